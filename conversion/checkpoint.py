@@ -5,7 +5,10 @@ Hugging Face Transformers (PyTorch), loads in every twin:
 
     config.json            BertConfig (or Google's bert_config.json when reading)
     model.safetensors      canonical weights (sharded with model.safetensors.index.json when large)
-    pytorch_model.bin      read only, with torch.load(weights_only=True), when there is no safetensors file
+    pytorch_model.bin      with torch.load(weights_only=True), when there is no safetensors file
+    tf_model.h5            Transformers' TF weights (h5py), when there is neither
+    flax_model.msgpack     Transformers' Flax weights (msgpack)
+    bert_model.ckpt.*      Google's TF1 checkpoints (TensorFlow's reader), optimizer state skipped
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from conversion.formats import (
 logger = logging.getLogger("bert_zoo")
 
 PT_WEIGHTS_NAME = "pytorch_model.bin"
-PT_WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
 
 # What a loader fetches from the hub: the config and every weight layout it can read.
 PRETRAINED_PATTERNS = [
@@ -42,26 +44,121 @@ PRETRAINED_PATTERNS = [
     SAFE_WEIGHTS_INDEX_NAME,
     "model-*-of-*.safetensors",
 ]
-FALLBACK_PATTERNS = [PT_WEIGHTS_NAME, PT_WEIGHTS_INDEX_NAME, "pytorch_model-*-of-*.bin"]
+FALLBACK_PATTERNS = [
+    PT_WEIGHTS_NAME,
+    "tf_model.h5",
+    "flax_model.msgpack",
+    "bert_model.ckpt.*",
+    "vocab.txt",
+]
 
 
-def read_weights(directory: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], str]:
-    """(canonical weights, file they came from) for the weights stored in `directory`.
+DISK_FORMATS = ("safetensors", "pytorch", "tf-h5", "flax-msgpack", "google-tf1")
+WEIGHT_FILE_NAMES = {
+    "safetensors": SAFE_WEIGHTS_NAME,
+    "pytorch": PT_WEIGHTS_NAME,
+    "tf-h5": "tf_model.h5",
+    "flax-msgpack": "flax_model.msgpack",
+    "google-tf1": "bert_model.ckpt",
+}
 
-    Prefers safetensors; falls back to `pytorch_model.bin` (needs torch; loaded with weights_only=True).
-    """
+
+def detect_format(directory: str | os.PathLike[str]) -> str:
+    """The weights format stored in `directory`, preferring safetensors, then PyTorch, TF, Flax, Google TF1."""
+    from conversion.google_tf1 import find_tf1_checkpoint
+
     directory = Path(directory)
-    if (directory / SAFE_WEIGHTS_INDEX_NAME).is_file():
-        return read_safetensors(directory), SAFE_WEIGHTS_INDEX_NAME
-    if (directory / SAFE_WEIGHTS_NAME).is_file():
-        return read_safetensors(directory), SAFE_WEIGHTS_NAME
-    if (directory / PT_WEIGHTS_NAME).is_file():
-        return read_pytorch_bin(directory / PT_WEIGHTS_NAME), PT_WEIGHTS_NAME
+    if (directory / SAFE_WEIGHTS_INDEX_NAME).is_file() or (directory / SAFE_WEIGHTS_NAME).is_file():
+        return "safetensors"
+    for fmt in ("pytorch", "tf-h5", "flax-msgpack"):
+        if (directory / WEIGHT_FILE_NAMES[fmt]).is_file():
+            return fmt
+    if directory.is_dir() and find_tf1_checkpoint(directory) is not None:
+        return "google-tf1"
     present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
     raise ModelNotFoundError(
         f"{directory}: no model weights found (looked for {SAFE_WEIGHTS_NAME}, {SAFE_WEIGHTS_INDEX_NAME}, "
-        f"{PT_WEIGHTS_NAME}); the directory holds {present}"
+        f"{PT_WEIGHTS_NAME}, tf_model.h5, flax_model.msgpack, bert_model.ckpt.index); the directory holds {present}"
     )
+
+
+def read_weights(directory: str | os.PathLike[str], fmt: str = "auto") -> tuple[dict[str, np.ndarray], str]:
+    """(canonical weights, file they came from) for the weights stored in `directory`.
+
+    fmt: one of DISK_FORMATS, or "auto" to detect (safetensors first). `pytorch_model.bin` is loaded with
+    weights_only=True; Google TF1 optimizer state is skipped and logged by name.
+    """
+    directory = Path(directory)
+    if fmt == "auto":
+        fmt = detect_format(directory)
+    if fmt == "safetensors":
+        index = (directory / SAFE_WEIGHTS_INDEX_NAME).is_file()
+        return read_safetensors(directory), SAFE_WEIGHTS_INDEX_NAME if index else SAFE_WEIGHTS_NAME
+    if fmt == "pytorch":
+        return read_pytorch_bin(directory / PT_WEIGHTS_NAME), PT_WEIGHTS_NAME
+    if fmt == "tf-h5":
+        from conversion.tf_h5 import TF_WEIGHTS_NAME, read_tf_h5
+
+        return read_tf_h5(directory / TF_WEIGHTS_NAME), TF_WEIGHTS_NAME
+    if fmt == "flax-msgpack":
+        from conversion.flax_msgpack import FLAX_WEIGHTS_NAME, read_flax_msgpack
+
+        return read_flax_msgpack(directory / FLAX_WEIGHTS_NAME), FLAX_WEIGHTS_NAME
+    if fmt == "google-tf1":
+        from conversion.google_tf1 import find_tf1_checkpoint, read_google_tf1
+
+        prefix = find_tf1_checkpoint(directory)
+        if prefix is None:
+            raise ModelNotFoundError(f"{directory}: no Google TF1 checkpoint (bert_model.ckpt.index)")
+        state, _skipped = read_google_tf1(prefix)
+        return state, prefix.name
+    raise ValueError(f"unknown weights format {fmt!r}; known formats: auto, {', '.join(DISK_FORMATS)}")
+
+
+def write_weights(
+    state: Mapping[str, np.ndarray],
+    directory: str | os.PathLike[str],
+    fmt: str,
+    *,
+    model_class: str = "BertModel",
+    max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
+) -> list[Path]:
+    """Write canonical weights to `directory` in `fmt` ("safetensors", "pytorch", "tf-h5", "flax-msgpack").
+
+    model_class: the head the weights belong to (names the Keras model inside tf_model.h5).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if fmt == "safetensors":
+        return write_safetensors(state, directory, max_shard_size=max_shard_size)
+    if fmt == "pytorch":
+        return [write_pytorch_bin(state, directory / PT_WEIGHTS_NAME)]
+    if fmt == "tf-h5":
+        from conversion.tf_h5 import TF_WEIGHTS_NAME, keras_model_name, write_tf_h5
+
+        return [
+            write_tf_h5(state, directory / TF_WEIGHTS_NAME, model_name=keras_model_name("TF" + model_class))
+        ]
+    if fmt == "flax-msgpack":
+        from conversion.flax_msgpack import FLAX_WEIGHTS_NAME, write_flax_msgpack
+
+        return [write_flax_msgpack(state, directory / FLAX_WEIGHTS_NAME)]
+    if fmt == "google-tf1":
+        raise ValueError(
+            "google-tf1 is a source format only; convert to safetensors, pytorch, tf-h5 or flax-msgpack"
+        )
+    raise ValueError(f"unknown weights format {fmt!r}; known formats: {', '.join(DISK_FORMATS)}")
+
+
+def write_pytorch_bin(state: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> Path:
+    """Write canonical weights as a legacy `pytorch_model.bin` (a pickled dict of tensors)."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("writing pytorch_model.bin needs PyTorch: pip install 'bert-zoo[torch]'") from None
+    tensors = {name: torch.from_numpy(np.ascontiguousarray(value)).clone() for name, value in state.items()}
+    torch.save(tensors, str(path))
+    return Path(path)
 
 
 def read_pytorch_bin(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -116,7 +213,7 @@ def load_pretrained(
         not any((directory / n).is_file() for n in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME))
         and not Path(name_or_path).is_dir()
     ):
-        # A hub repository that only has the legacy PyTorch pickle.
+        # A hub repository without safetensors: fetch the other layouts it may have.
         directory = resolve_model_dir(
             name_or_path,
             allow_patterns=[*PRETRAINED_PATTERNS, *FALLBACK_PATTERNS],

@@ -65,9 +65,12 @@ def read_safetensors_file(path: str | os.PathLike[str]) -> dict[str, np.ndarray]
             out: dict[str, np.ndarray] = {}
             for name in names:
                 try:
-                    out[name] = handle.get_tensor(name)
-                except TypeError:  # numpy has no bfloat16
-                    out[name] = _read_bf16_as_fp32(path, name)
+                    value = handle.get_tensor(name)
+                except TypeError:  # numpy alone has no bfloat16
+                    value = _read_bf16_as_fp32(path, name)
+                if value.dtype.name == "bfloat16":  # numpy with ml_dtypes loaded (by TF or JAX) has one
+                    value = value.astype(np.float32)
+                out[name] = value
     except SafetensorError as err:
         raise CheckpointError(
             f"{path} is not a readable safetensors file (truncated or corrupt): {err}"
