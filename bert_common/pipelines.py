@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -185,7 +185,7 @@ def collate(features: Sequence[Mapping[str, Sequence[int]]], pad_token_id: int) 
 class _Handler(abc.ABC):
     """How one task turns inputs into features and outputs into answers."""
 
-    params: Mapping[str, Any] = {}
+    params: ClassVar[Mapping[str, Any]] = {}
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(params) - set(self.params))
@@ -225,7 +225,7 @@ def _features(encoding: Any) -> dict[str, Any]:
 
 
 class _FillMask(_Handler):
-    params = {"top_k": 5, "targets": None}
+    params: ClassVar[Mapping[str, Any]] = {"top_k": 5, "targets": None}
 
     def prepare(self, pipe, item, params):
         encoding = self.encode(pipe, item)
@@ -267,7 +267,7 @@ class _FillMask(_Handler):
 
 
 class _TextClassification(_Handler):
-    params = {"top_k": 1, "function_to_apply": None}
+    params: ClassVar[Mapping[str, Any]] = {"top_k": 1, "function_to_apply": None}
 
     def split_inputs(self, inputs):
         if isinstance(inputs, dict):
@@ -298,7 +298,7 @@ class _TextClassification(_Handler):
 
 
 class _TokenClassification(_Handler):
-    params = {"aggregation_strategy": "none", "ignore_labels": ("O",)}
+    params: ClassVar[Mapping[str, Any]] = {"aggregation_strategy": "none", "ignore_labels": ("O",)}
 
     def prepare(self, pipe, item, params):
         encoding = self.encode(pipe, item, return_offsets_mapping=True, return_special_tokens_mask=True)
@@ -331,7 +331,7 @@ class _TokenClassification(_Handler):
 
 
 class _QuestionAnswering(_Handler):
-    params = {
+    params: ClassVar[Mapping[str, Any]] = {
         "top_k": 1,
         "doc_stride": 128,
         "max_answer_len": 15,
@@ -404,7 +404,7 @@ class _QuestionAnswering(_Handler):
 
 
 class _FeatureExtraction(_Handler):
-    params = {"pooling": None, "normalize": False, "return_tensors": False}
+    params: ClassVar[Mapping[str, Any]] = {"pooling": None, "normalize": False, "return_tensors": False}
 
     def check_params(self, params):
         params = super().check_params(params)
@@ -431,7 +431,7 @@ class _FeatureExtraction(_Handler):
 
 
 class _NextSentence(_Handler):
-    params: Mapping[str, Any] = {}
+    params: ClassVar[Mapping[str, Any]] = {}
 
     def split_inputs(self, inputs):
         if isinstance(inputs, dict) or (isinstance(inputs, tuple) and len(inputs) == 2):
