@@ -1,0 +1,80 @@
+"""Attention masks: from the users' 0/1 masks to the additive masks the attention adds to its scores.
+
+Shape legend: B = batch, T = query positions, P = cached positions, S = key positions, L = layers,
+N = heads.
+
+The additive mask holds 0 where a query may attend and `finfo(dtype).min` where it may not, in the
+computation dtype, exactly as Transformers builds it: `(1 - mask) * finfo(dtype).min`. Decoders combine
+the padding mask with the causal mask (query i, at absolute position P + i, sees keys 0 .. P + i).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return (1.0 - allowed.to(dtype)) * torch.finfo(dtype).min
+
+
+def self_attention_mask(
+    attention_mask: torch.Tensor | None,
+    batch: int,
+    length: int,
+    past_length: int,
+    causal: bool,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor | None:
+    """Additive self-attention mask [B, 1, 1, S] (encoder) or [B, 1, T, S] (decoder, or a 3-D mask); None
+    when nothing is masked (an encoder without `attention_mask`).
+
+    attention_mask: [B, S] (1 = real token, 0 = padding; S = P + T) or [B, T, S] per query, or None.
+    """
+    if attention_mask is None and not causal:
+        return None
+    key_length = past_length + length
+    if attention_mask is None:
+        allowed = torch.ones((batch, 1, 1, key_length), dtype=dtype, device=device)
+    elif attention_mask.dim() == 3:
+        allowed = attention_mask[:, None, :, :].to(dtype)  # [B, 1, T, S]
+    else:
+        allowed = attention_mask[:, None, None, :].to(dtype)  # [B, 1, 1, S]
+    if causal:
+        query_positions = torch.arange(past_length, key_length, device=device).view(-1, 1)
+        key_positions = torch.arange(key_length, device=device).view(1, -1)
+        allowed = allowed * (key_positions <= query_positions).to(dtype)[None, None]  # [B, 1, T, S]
+    return _additive(allowed, dtype)
+
+
+def cross_attention_mask(
+    encoder_attention_mask: torch.Tensor | None, dtype: torch.dtype
+) -> torch.Tensor | None:
+    """Additive cross-attention mask [B, 1, 1, S] (or [B, 1, T, S] from a 3-D mask); None when not given.
+
+    encoder_attention_mask: [B, S] with 1 for the encoder's real tokens, 0 for its padding.
+    """
+    if encoder_attention_mask is None:
+        return None
+    if encoder_attention_mask.dim() == 3:
+        return _additive(encoder_attention_mask[:, None, :, :], dtype)
+    return _additive(encoder_attention_mask[:, None, None, :], dtype)
+
+
+def layer_head_masks(
+    head_mask: torch.Tensor | None, num_layers: int, num_heads: int, dtype: torch.dtype
+) -> list[torch.Tensor | None]:
+    """One [1, N, 1, 1] multiplier per layer from a `head_mask` of shape [N] or [L, N] (1 keeps a head,
+    0 silences it); a list of None when not given."""
+    if head_mask is None:
+        return [None] * num_layers
+    if not isinstance(head_mask, torch.Tensor):
+        raise TypeError(f"head_mask must be a torch.Tensor, got {type(head_mask).__name__}")
+    if head_mask.dim() == 1:
+        head_mask = head_mask.unsqueeze(0).expand(num_layers, -1)
+    if head_mask.dim() != 2 or tuple(head_mask.shape) != (num_layers, num_heads):
+        raise ValueError(
+            f"head_mask must have shape ({num_heads},) or ({num_layers}, {num_heads}), got {tuple(head_mask.shape)}"
+        )
+    head_mask = head_mask.to(dtype)
+    return [head_mask[i].view(1, num_heads, 1, 1) for i in range(num_layers)]

@@ -1,0 +1,158 @@
+"""Operations that change parameter shapes: resizing the token embeddings and pruning attention heads.
+
+Shape legend: V = vocabulary, H = hidden size, N = heads, D = head size.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bert_pt.pretrained import BertPreTrainedModel
+
+logger = logging.getLogger("bert_zoo")
+
+
+# ------------------------------------------------------------------------------------------- pruning
+
+
+def pruneable_heads_and_index(
+    heads: Iterable[int], num_heads: int, head_size: int, already_pruned: set[int]
+) -> tuple[set[int], torch.Tensor]:
+    """(heads still to remove, index of the rows to keep) for a block with `num_heads` heads left.
+
+    `heads` and `already_pruned` use the numbering of the unpruned model; a head pruned before is
+    skipped, and the heads after it have moved down by one in the current weight matrices.
+    """
+    heads = set(heads) - already_pruned
+    keep = torch.ones(num_heads, head_size)
+    for head in heads:
+        shift = sum(1 for pruned in already_pruned if pruned < head)
+        keep[head - shift] = 0
+    index = torch.arange(len(keep.view(-1)))[keep.view(-1).eq(1)].long()
+    return heads, index
+
+
+@torch.no_grad()
+def prune_linear_layer(layer: nn.Linear, index: torch.Tensor, dim: int = 0) -> nn.Linear:
+    """A new Linear keeping the outputs (dim=0) or inputs (dim=1) of `layer` listed in `index`."""
+    index = index.to(layer.weight.device)
+    weight = layer.weight.index_select(dim, index).clone()  # weight is [out, in]
+    bias = None
+    if layer.bias is not None:
+        bias = layer.bias[index].clone() if dim == 0 else layer.bias.clone()
+    out_features, in_features = weight.shape
+    new = nn.Linear(
+        in_features, out_features, bias=bias is not None, device=weight.device, dtype=weight.dtype
+    )
+    new.weight.copy_(weight)
+    new.weight.requires_grad_(layer.weight.requires_grad)
+    if bias is not None:
+        new.bias.copy_(bias)
+        new.bias.requires_grad_(layer.bias.requires_grad)
+    return new
+
+
+def prune_heads(model: BertPreTrainedModel, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
+    """Remove attention heads in place: {layer index: [head indices]}; recorded in `config.pruned_heads`."""
+    if not isinstance(heads_to_prune, Mapping):
+        raise TypeError(
+            f"heads_to_prune must map layer index -> list of heads, got {type(heads_to_prune).__name__}"
+        )
+    config = model.config
+    layers = model.base_model.encoder.layer
+    for layer, heads in heads_to_prune.items():
+        layer_index = int(layer)
+        heads = [int(h) for h in heads]
+        if not 0 <= layer_index < len(layers):
+            raise ValueError(f"heads_to_prune names layer {layer}, the model has {len(layers)} layers")
+        bad = [h for h in heads if not 0 <= h < config.num_attention_heads]
+        if bad:
+            raise ValueError(
+                f"heads_to_prune[{layer}] = {heads}: heads must be in [0, {config.num_attention_heads})"
+            )
+        merged = set(config.pruned_heads.get(layer_index, [])) | set(heads)
+        if len(merged) >= config.num_attention_heads:
+            raise ValueError(f"pruning {sorted(merged)} would remove every head of layer {layer_index}")
+        layers[layer_index].attention.prune_heads(heads)
+        config.pruned_heads[layer_index] = sorted(merged)
+
+
+# ------------------------------------------------------------------------------------------ resizing
+
+
+@torch.no_grad()
+def _resized_matrix(old: torch.Tensor, rows: int, mean_resizing: bool, std: float) -> torch.Tensor:
+    """[rows, H]: the first rows of `old`, then new rows at the mean of the old ones (mean_resizing) or
+    drawn from N(0, std)."""
+    new = torch.empty((rows, old.shape[1]), dtype=old.dtype, device=old.device)
+    kept = min(rows, old.shape[0])
+    new[:kept] = old[:kept]
+    if rows > kept:
+        if mean_resizing:
+            new[kept:] = old.float().mean(dim=0).to(old.dtype)
+        else:
+            new[kept:].normal_(mean=0.0, std=std)
+    return new
+
+
+def resize_token_embeddings(
+    model: BertPreTrainedModel,
+    new_num_tokens: int | None = None,
+    pad_to_multiple_of: int | None = None,
+    mean_resizing: bool = True,
+) -> nn.Embedding:
+    """Give the model a vocabulary of `new_num_tokens` (rounded up to a multiple of `pad_to_multiple_of`).
+
+    Existing rows are kept; new rows start at the mean of the old embeddings (`mean_resizing=True`, so new
+    tokens do not skew the MLM softmax) or are drawn from N(0, initializer_range). A tied MLM decoder
+    follows the word embeddings; an untied one is resized the same way, and the decoder bias is padded
+    with zeros. Updates `config.vocab_size`; returns the new word-embedding module.
+    """
+    old = model.get_input_embeddings()
+    if new_num_tokens is None and pad_to_multiple_of is None:
+        return old
+    rows = old.num_embeddings if new_num_tokens is None else new_num_tokens
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        raise ValueError(f"new_num_tokens must be a positive int, got {new_num_tokens!r}")
+    if pad_to_multiple_of is not None:
+        if (
+            not isinstance(pad_to_multiple_of, int)
+            or isinstance(pad_to_multiple_of, bool)
+            or pad_to_multiple_of < 1
+        ):
+            raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
+        rows = math.ceil(rows / pad_to_multiple_of) * pad_to_multiple_of
+    config = model.config
+    std = config.initializer_range
+    padding_idx = old.padding_idx if old.padding_idx is not None and old.padding_idx < rows else None
+    new = nn.Embedding(
+        rows, old.embedding_dim, padding_idx=padding_idx, device=old.weight.device, dtype=old.weight.dtype
+    )
+    with torch.no_grad():
+        new.weight.copy_(_resized_matrix(old.weight, rows, mean_resizing, std))
+    new.weight.requires_grad_(old.weight.requires_grad)
+    model.set_input_embeddings(new)
+
+    predictions = getattr(getattr(model, "cls", None), "predictions", None)
+    if predictions is not None:
+        decoder = predictions.decoder
+        if config.tie_word_embeddings:
+            decoder.weight = new.weight
+        else:
+            decoder.weight = nn.Parameter(_resized_matrix(decoder.weight, rows, mean_resizing, std))
+        bias = torch.zeros(rows, dtype=predictions.bias.dtype, device=predictions.bias.device)
+        kept = min(rows, predictions.bias.shape[0])
+        bias[:kept] = predictions.bias.detach()[:kept]
+        predictions.bias = nn.Parameter(bias)
+        decoder.bias = predictions.bias
+        decoder.out_features = rows
+    config.vocab_size = rows
+    logger.info("resized the token embeddings from %d to %d rows", old.num_embeddings, rows)
+    return new

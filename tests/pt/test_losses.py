@@ -1,0 +1,185 @@
+"""Loss conventions, checked against losses written out by hand from log-softmax / sigmoid formulas."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bert_pt import (
+    BertForMultipleChoice,
+    BertForPreTraining,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertLMHeadModel,
+    losses,
+)
+from tests.pt.utils import batch, tiny
+
+
+def nll(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """-log softmax(logits)[target] for one row."""
+    return -(logits[target] - torch.logsumexp(logits, dim=-1))
+
+
+def test_masked_lm_loss_averages_only_labelled_positions():
+    logits = torch.randn(2, 3, 5)
+    labels = torch.tensor([[-100, 4, -100], [0, -100, -100]])
+    expected = (nll(logits[0, 1], 4) + nll(logits[1, 0], 0)) / 2
+    assert torch.allclose(losses.masked_lm_loss(logits, labels), expected, atol=1e-6)
+
+
+def test_causal_lm_loss_shifts_labels_left():
+    logits = torch.randn(1, 4, 6)
+    labels = torch.tensor([[1, 2, -100, 5]])
+    # position t predicts label t+1: (0 -> 2), (1 -> ignored), (2 -> 5); the last position predicts nothing
+    expected = (nll(logits[0, 0], 2) + nll(logits[0, 2], 5)) / 2
+    assert torch.allclose(losses.causal_lm_loss(logits, labels), expected, atol=1e-6)
+
+
+def test_lm_head_model_loss_is_the_shifted_loss_of_its_logits():
+    config = tiny(is_decoder=True)
+    model = BertLMHeadModel(config).eval()
+    ids = batch(config, pad_row=None)["input_ids"]
+    out = model(ids, labels=ids)
+    by_hand = torch.stack(
+        [nll(out.logits[b, t], int(ids[b, t + 1])) for b in range(3) for t in range(6)]
+    ).mean()
+    assert torch.allclose(out.loss, by_hand, atol=1e-5)
+
+
+def test_pretraining_loss_is_mlm_plus_nsp():
+    config = tiny()
+    model = BertForPreTraining(config).eval()
+    x = batch(config)
+    labels = torch.full((3, 7), -100)
+    labels[:, 2] = torch.tensor([3, 4, 5])
+    nsp = torch.tensor([1, 0, 1])
+    out = model(**x, labels=labels, next_sentence_label=nsp)
+    mlm = torch.stack([nll(out.prediction_logits[b, 2], int(labels[b, 2])) for b in range(3)]).mean()
+    ns = torch.stack([nll(out.seq_relationship_logits[b], int(nsp[b])) for b in range(3)]).mean()
+    assert torch.allclose(out.loss, mlm + ns, atol=1e-5)
+
+
+def test_sequence_classification_problem_types():
+    config = tiny(num_labels=3)
+    model = BertForSequenceClassification(config).eval()
+    x = batch(config)
+    logits = model(**x).logits
+    single = model(**x, labels=torch.tensor([2, 0, 1])).loss
+    assert torch.allclose(
+        single, torch.stack([nll(logits[0], 2), nll(logits[1], 0), nll(logits[2], 1)]).mean(), atol=1e-6
+    )
+
+    multi_hot = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    p = torch.sigmoid(logits)
+    bce = -(multi_hot * torch.log(p) + (1 - multi_hot) * torch.log(1 - p)).mean()
+    assert torch.allclose(model(**x, labels=multi_hot).loss, bce, atol=1e-6)
+
+    regression = BertForSequenceClassification(tiny(num_labels=1)).eval()
+    target = torch.tensor([0.5, -1.0, 2.0])
+    out = regression(**x, labels=target)
+    assert torch.allclose(out.loss, ((out.logits[:, 0] - target) ** 2).mean(), atol=1e-6)
+    # integer scores for a regressor are cast, as users expect
+    assert torch.allclose(
+        regression(**x, labels=torch.tensor([1, 2, 3])).loss,
+        ((out.logits[:, 0] - torch.tensor([1.0, 2, 3])) ** 2).mean(),
+    )
+
+
+def test_configured_problem_type_wins():
+    config = tiny(num_labels=3, problem_type="multi_label_classification")
+    model = BertForSequenceClassification(config).eval()
+    x = batch(config)
+    logits = model(**x).logits
+    labels = torch.tensor([[1, 0, 0], [0, 1, 1], [0, 0, 0]])  # integer multi-hot: cast to float
+    p = torch.sigmoid(logits)
+    bce = -(labels * torch.log(p) + (1 - labels) * torch.log(1 - p)).mean()
+    assert torch.allclose(model(**x, labels=labels).loss, bce, atol=1e-6)
+    regression = BertForSequenceClassification(tiny(num_labels=3, problem_type="regression")).eval()
+    target = torch.randn(3, 3)
+    out = regression(**x, labels=target)
+    assert torch.allclose(out.loss, ((out.logits - target) ** 2).mean(), atol=1e-6)
+
+
+def test_question_answering_clamps_and_ignores_out_of_range_positions():
+    start, end = torch.randn(2, 5), torch.randn(2, 5)
+    # row 1's start (30) is past the end: clamped to T = 5 and ignored
+    loss = losses.question_answering_loss(start, end, torch.tensor([1, 30]), torch.tensor([3, 4]))
+    start_loss = nll(start[0], 1)
+    end_loss = (nll(end[0], 3) + nll(end[1], 4)) / 2
+    assert torch.allclose(loss, (start_loss + end_loss) / 2, atol=1e-6)
+    # [B, 1] positions are accepted
+    again = losses.question_answering_loss(start, end, torch.tensor([[1], [30]]), torch.tensor([[3], [4]]))
+    assert torch.equal(loss, again)
+
+
+def test_question_answering_needs_both_positions():
+    config = tiny()
+    model = BertForQuestionAnswering(config).eval()
+    assert model(**batch(config), start_positions=torch.tensor([1, 2, 3])).loss is None
+
+
+def test_multiple_choice_loss_is_cross_entropy_over_choices():
+    config = tiny()
+    model = BertForMultipleChoice(config).eval()
+    x = {k: v.unsqueeze(1).expand(-1, 3, -1).contiguous() for k, v in batch(config).items()}
+    x["input_ids"][:, 1, 1] = 11
+    x["input_ids"][:, 2, 2] = 12
+    out = model(**x, labels=torch.tensor([2, 0, 1]))
+    expected = torch.stack([nll(out.logits[0], 2), nll(out.logits[1], 0), nll(out.logits[2], 1)]).mean()
+    assert torch.allclose(out.loss, expected, atol=1e-6)
+    # each choice is scored on its own: choice c of example b equals a plain forward of that row
+    row = {k: v[1, 2][None] for k, v in x.items()}
+    single = model.classifier(model.bert(**row).pooler_output)
+    assert torch.allclose(out.logits[1, 2], single[0, 0], atol=1e-6)
+
+
+def test_token_classification_ignores_minus_100():
+    logits = torch.randn(1, 3, 4)
+    loss = losses.token_classification_loss(logits, torch.tensor([[3, -100, 0]]))
+    assert torch.allclose(loss, (nll(logits[0, 0], 3) + nll(logits[0, 2], 0)) / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fn, args, error, match",
+    [
+        (
+            losses.masked_lm_loss,
+            (torch.randn(1, 3, 5), torch.tensor([[0.0, 1.0, 2.0]])),
+            TypeError,
+            "integer",
+        ),
+        (losses.masked_lm_loss, (torch.randn(1, 3, 5), torch.tensor([[0, 1]])), ValueError, "shape"),
+        (losses.masked_lm_loss, (torch.randn(1, 3, 5), torch.tensor([[0, 7, -100]])), ValueError, "holds 7"),
+        (
+            losses.token_classification_loss,
+            (torch.randn(1, 3, 5), torch.tensor([[0, -5, 1]])),
+            ValueError,
+            "holds -5",
+        ),
+        (losses.multiple_choice_loss, (torch.randn(2, 3), torch.tensor([0, 3])), ValueError, "num_choices=3"),
+        (losses.next_sentence_loss, (torch.randn(2, 2), torch.tensor([0, 2])), ValueError, "holds 2"),
+        (
+            losses.question_answering_loss,
+            (torch.randn(2, 5), torch.randn(2, 5), torch.tensor([1.0, 2.0]), torch.tensor([1, 2])),
+            TypeError,
+            "start_positions",
+        ),
+    ],
+)
+def test_bad_labels_raise_clear_errors(fn, args, error, match):
+    with pytest.raises(error, match=match):
+        fn(*args)
+
+
+def test_float_labels_for_single_label_classification_raise():
+    config = tiny(num_labels=3, problem_type="single_label_classification")
+    model = BertForSequenceClassification(config).eval()
+    with pytest.raises(TypeError, match="integer class ids"):
+        model(**batch(config), labels=torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="do not fit problem_type"):
+        BertForSequenceClassification(tiny(num_labels=3)).eval()(
+            **batch(config), labels=torch.tensor([[0, 1, 2]])
+        )
+    with pytest.raises(ValueError, match="num_labels=3"):
+        model(**batch(config), labels=torch.tensor([0, 1, 3]))

@@ -1,0 +1,369 @@
+"""Model management: save/load, what Transformers' files look like, legacy files, loading reports,
+initialization, resizing, pruning, gradient checkpointing."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file, save_file
+
+from bert_common.files import ModelNotFoundError
+from bert_common.heads import HEADS
+from bert_pt import (
+    MODEL_CLASSES,
+    BertForMaskedLM,
+    BertForPreTraining,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertLMHeadModel,
+    BertModel,
+)
+from conversion.canonical import ShapeMismatchError
+from tests.helpers import ATOL, REFERENCE, max_abs_diff
+from tests.pt.utils import batch, numpy, tiny
+
+TIED = "cls.predictions.decoder.weight"
+WORD = "bert.embeddings.word_embeddings.weight"
+
+
+def _model(name, **changes):
+    return MODEL_CLASSES[name](tiny(is_decoder=name == "BertLMHeadModel", **changes)).eval()
+
+
+def _inputs(name, config):
+    x = batch(config)
+    if name == "BertForMultipleChoice":
+        x = {k: v.unsqueeze(1).expand(-1, 2, -1).contiguous() for k, v in x.items()}
+    return x
+
+
+# ------------------------------------------------------------------------------------ save / load
+
+
+@pytest.mark.parametrize("name", sorted(HEADS))
+def test_save_load_round_trip_is_bit_exact(name, tmp_path):
+    model = _model(name)
+    files = model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in files) == ["config.json", "model.safetensors"]
+    loaded, info = type(model).from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == [] and info["mismatched_keys"] == []
+    assert not loaded.training, "from_pretrained returns the model in eval mode"
+    a, b = model.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    x = _inputs(name, model.config)
+    out_a, out_b = model(**x), loaded(**x)
+    assert all(
+        torch.equal(u, v) for u, v in zip(out_a.to_tuple(), out_b.to_tuple()) if isinstance(u, torch.Tensor)
+    )
+    assert json.loads((tmp_path / "config.json").read_text())["architectures"] == [name]
+
+
+@pytest.mark.parametrize("name", sorted(HEADS))
+def test_saved_names_are_those_transformers_writes(name, tmp_path):
+    """The key set of our model.safetensors equals the key set of the file Transformers 4.57.1 saved for
+    the same head: Transformers loads ours with no missing or unexpected keys (and no tied decoder copy)."""
+    reference_case = {
+        "BertModel": "BertModel-absolute-gelu",
+        "BertForSequenceClassification": "BertForSequenceClassification-single",
+        "BertLMHeadModel": "BertLMHeadModel-cross",
+    }.get(name, name)
+    reference_dir = REFERENCE / "tiny" / reference_case
+    model = MODEL_CLASSES[name].from_pretrained(reference_dir)
+    model.save_pretrained(tmp_path)
+    ours, theirs = (
+        load_file(str(tmp_path / "model.safetensors")),
+        load_file(str(reference_dir / "model.safetensors")),
+    )
+    assert set(ours) == set(theirs)
+    assert TIED not in ours and "cls.predictions.decoder.bias" not in ours
+    assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "bert" and config["dtype"] == "float32"
+
+
+def test_mlm_decoder_stays_tied_across_save_and_load(tmp_path):
+    model = _model("BertForMaskedLM")
+    embeddings = model.get_input_embeddings().weight
+    assert model.cls.predictions.decoder.weight is embeddings
+    assert model.cls.predictions.decoder.bias is model.cls.predictions.bias
+    model.save_pretrained(tmp_path)
+    loaded = BertForMaskedLM.from_pretrained(tmp_path)
+    assert loaded.cls.predictions.decoder.weight is loaded.get_input_embeddings().weight
+    # training the embeddings moves the decoder with them
+    with torch.no_grad():
+        loaded.get_input_embeddings().weight[5] += 1.0
+    assert torch.equal(loaded.cls.predictions.decoder.weight[5], loaded.get_input_embeddings().weight[5])
+
+
+def test_untied_decoder_is_saved_and_loaded(tmp_path):
+    model = _model("BertForMaskedLM", tie_word_embeddings=False)
+    assert model.cls.predictions.decoder.weight is not model.get_input_embeddings().weight
+    model.save_pretrained(tmp_path)
+    assert TIED in load_file(str(tmp_path / "model.safetensors"))
+    loaded = BertForMaskedLM.from_pretrained(tmp_path)
+    assert torch.equal(loaded.cls.predictions.decoder.weight, model.cls.predictions.decoder.weight)
+    assert loaded.cls.predictions.decoder.weight is not loaded.get_input_embeddings().weight
+
+
+def test_transformers_state_dict_loads_strictly():
+    """Our module tree has Transformers' state-dict names, aliases included (decoder.weight/bias)."""
+    model = _model("BertForPreTraining")
+    keys = set(model.state_dict())
+    assert {TIED, "cls.predictions.decoder.bias", "cls.predictions.bias", WORD} <= keys
+    assert "bert.embeddings.position_ids" not in keys, "the position_ids buffer is not persistent"
+    clone = _model("BertForPreTraining")
+    clone.load_state_dict(model.state_dict(), strict=True)
+    assert torch.equal(clone.get_input_embeddings().weight, model.get_input_embeddings().weight)
+
+
+def test_sharded_checkpoint_round_trip(tmp_path):
+    model = _model("BertForMaskedLM")
+    files = model.save_pretrained(tmp_path, max_shard_size="20KB")
+    assert (tmp_path / "model.safetensors.index.json").is_file() and len(files) > 3
+    loaded = BertForMaskedLM.from_pretrained(tmp_path)
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_legacy_pytorch_bin_with_old_names(tmp_path):
+    """An old pytorch_model.bin: LayerNorm gamma/beta, the position_ids buffer, the decoder-bias alias."""
+    model = _model("BertForMaskedLM")
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if name == TIED:
+            continue
+        name = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        state[name] = tensor.clone()
+    state["bert.embeddings.position_ids"] = torch.arange(64)[None]
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    model.config.save_pretrained(tmp_path)
+    loaded, info = BertForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    assert info["renamed_keys"]["bert.embeddings.LayerNorm.gamma"] == "bert.embeddings.LayerNorm.weight"
+    assert "bert.embeddings.position_ids" in info["dropped_keys"]
+    assert "cls.predictions.decoder.bias" in info["dropped_keys"]
+    x = batch(model.config)
+    assert torch.equal(model(**x).logits, loaded(**x).logits)
+
+
+def test_base_checkpoint_into_head_and_head_into_base(tmp_path, caplog):
+    base = _model("BertModel")
+    base.save_pretrained(tmp_path / "base")
+    with caplog.at_level(logging.WARNING, logger="bert_zoo"):
+        head, info = BertForSequenceClassification.from_pretrained(
+            tmp_path / "base", num_labels=3, output_loading_info=True
+        )
+    assert sorted(info["missing_keys"]) == ["classifier.bias", "classifier.weight"]
+    assert info["unexpected_keys"] == []
+    assert "classifier.weight" in caplog.text and "newly initialized" in caplog.text
+    assert head.config.num_labels == 3
+    assert torch.equal(head.bert.pooler.dense.weight, base.pooler.dense.weight)
+
+    mlm = _model("BertForMaskedLM")
+    mlm.save_pretrained(tmp_path / "mlm")
+    encoder, info = BertModel.from_pretrained(tmp_path / "mlm", output_loading_info=True)
+    assert sorted(info["missing_keys"]) == ["pooler.dense.bias", "pooler.dense.weight"]
+    assert {k.split(".")[0] for k in info["unexpected_keys"]} == {"cls"}
+    assert torch.equal(encoder.embeddings.word_embeddings.weight, mlm.bert.embeddings.word_embeddings.weight)
+    no_pooler, info = BertModel.from_pretrained(
+        tmp_path / "mlm", add_pooling_layer=False, output_loading_info=True
+    )
+    assert info["missing_keys"] == [] and no_pooler.pooler is None
+
+
+def test_wrong_shape_is_refused_unless_ignored(tmp_path):
+    _model("BertForSequenceClassification", num_labels=2).save_pretrained(tmp_path)
+    with pytest.raises(ShapeMismatchError, match="classifier.weight"):
+        BertForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
+    model, info = BertForSequenceClassification.from_pretrained(
+        tmp_path, num_labels=5, ignore_mismatched_sizes=True, output_loading_info=True
+    )
+    assert ("classifier.weight", (2, 32), (5, 32)) in info["mismatched_keys"]
+    assert model.classifier.weight.shape == (5, 32)
+    assert torch.all(model.classifier.bias == 0), "a mismatched weight is freshly initialized"
+
+
+def test_missing_files_raise_model_not_found(tmp_path):
+    with pytest.raises(ModelNotFoundError):
+        BertModel.from_pretrained(tmp_path / "nowhere")
+    tiny().save_pretrained(tmp_path)  # config.json only
+    with pytest.raises(ModelNotFoundError, match="no model weights"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_from_pretrained_arguments(tmp_path):
+    _model("BertModel").save_pretrained(tmp_path)
+    with pytest.raises(TypeError, match="num_lables"):
+        BertModel.from_pretrained(tmp_path, num_lables=3)
+    with pytest.raises(TypeError, match="add_pooling_layer"):
+        BertForMaskedLM.from_pretrained(tmp_path, add_pooling_layer=False)
+    model = BertModel.from_pretrained(
+        tmp_path, config=tiny(hidden_dropout_prob=0.3), attn_implementation="eager"
+    )
+    assert model.config.hidden_dropout_prob == 0.3 and model.attn_implementation == "eager"
+    assert BertModel.from_pretrained(tmp_path, config=tmp_path / "config.json").config.vocab_size == 99
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, "float16"])
+def test_dtype_argument(dtype, tmp_path):
+    _model("BertForMaskedLM").save_pretrained(tmp_path)
+    model = BertForMaskedLM.from_pretrained(tmp_path, dtype=dtype)
+    want = torch.float16 if dtype == "float16" else dtype
+    assert model.dtype == want and model.cls.predictions.bias.dtype == want
+    assert BertForMaskedLM.from_pretrained(tmp_path, torch_dtype=dtype).dtype == want
+    # saved and reloaded with dtype="auto", the dtype survives
+    model.save_pretrained(tmp_path / "half")
+    assert BertForMaskedLM.from_pretrained(tmp_path / "half", dtype="auto").dtype == want
+    assert BertForMaskedLM.from_pretrained(tmp_path / "half").dtype == torch.float32
+    with pytest.raises(ValueError, match="dtype"):
+        BertForMaskedLM.from_pretrained(tmp_path, dtype="float8")
+
+
+def test_loading_report_is_logged_by_name(tmp_path, caplog):
+    _model("BertForPreTraining").save_pretrained(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="bert_zoo"):
+        BertForQuestionAnswering.from_pretrained(tmp_path)
+    assert "cls.seq_relationship.weight" in caplog.text  # unused
+    assert "qa_outputs.weight" in caplog.text  # newly initialized
+
+
+# ---------------------------------------------------------------------------------- initialization
+
+
+def test_bert_initialization():
+    config = tiny(initializer_range=0.05, hidden_size=64, intermediate_size=128)
+    model = BertForPreTraining(config)
+    weights = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, torch.nn.Linear)])
+    assert abs(weights.std().item() - 0.05) < 0.003 and abs(weights.mean().item()) < 0.003
+    for name, param in model.named_parameters():
+        if name.endswith("bias"):
+            assert torch.all(param == 0), name
+        if "LayerNorm.weight" in name:
+            assert torch.all(param == 1), name
+    assert torch.all(model.get_input_embeddings().weight[config.pad_token_id] == 0), "padding row"
+    embeddings = model.bert.embeddings.position_embeddings.weight
+    assert abs(embeddings.std().item() - 0.05) < 0.005
+
+
+# ---------------------------------------------------------------------------------------- surgery
+
+
+def test_resize_token_embeddings_keeps_rows_and_follows_the_tied_decoder():
+    model = _model("BertForMaskedLM")
+    old = model.get_input_embeddings().weight.detach().clone()
+    new = model.resize_token_embeddings(104, pad_to_multiple_of=8)
+    assert new.num_embeddings == 104 and model.config.vocab_size == 104
+    assert torch.equal(new.weight[:99], old)
+    assert torch.allclose(new.weight[99:], old.mean(0).expand(5, -1), atol=1e-6), "mean resizing"
+    assert model.cls.predictions.decoder.weight is new.weight
+    assert (
+        model.cls.predictions.bias.shape == (104,)
+        and model.cls.predictions.decoder.bias is model.cls.predictions.bias
+    )
+    out = model(torch.tensor([[101, 5, 103]]))
+    assert out.logits.shape == (1, 3, 104)
+    shrunk = model.resize_token_embeddings(50)
+    assert shrunk.weight.shape == (50, 32) and model(torch.tensor([[1, 49]])).logits.shape == (1, 2, 50)
+    with pytest.raises(ValueError, match="input_ids holds 60"):
+        model(torch.tensor([[60]]))
+
+
+def test_resize_untied_decoder_and_plain_init():
+    model = _model("BertForMaskedLM", tie_word_embeddings=False)
+    model.resize_token_embeddings(120, mean_resizing=False)
+    assert model.cls.predictions.decoder.weight.shape == (120, 32)
+    assert model.cls.predictions.decoder.weight is not model.get_input_embeddings().weight
+    assert model.get_input_embeddings().weight[99:].abs().sum() > 0
+
+
+def test_get_and_set_input_embeddings():
+    model = _model("BertForMaskedLM")
+    new = torch.nn.Embedding(99, 32)
+    model.set_input_embeddings(new)
+    assert model.get_input_embeddings() is new and model.bert.embeddings.word_embeddings is new
+    assert model.get_output_embeddings().weight is new.weight
+    with pytest.raises(ValueError, match="hidden_size"):
+        model.set_input_embeddings(torch.nn.Embedding(99, 16))
+    assert _model("BertModel").get_output_embeddings() is None
+
+
+def test_pruning_heads_equals_masking_them(tmp_path):
+    """Removing heads 1 and 2 of layer 0 and head 0 of layer 1 gives what a head_mask zeroing them gives."""
+    model = _model("BertModel")
+    x = batch(model.config)
+    head_mask = torch.ones(2, 4)
+    head_mask[0, 1] = head_mask[0, 2] = head_mask[1, 0] = 0
+    masked = model(**x, head_mask=head_mask).last_hidden_state
+    model.prune_heads({0: [1, 2], 1: [0]})
+    assert model.encoder.layer[0].attention.self.query.weight.shape == (16, 32)
+    assert model.encoder.layer[0].attention.output.dense.weight.shape == (32, 16)
+    assert model.config.pruned_heads == {0: [1, 2], 1: [0]}
+    pruned = model(**x)
+    assert max_abs_diff(numpy(pruned.last_hidden_state), numpy(masked)) <= ATOL
+    assert model(**x, output_attentions=True).attentions[0].shape == (3, 2, 7, 7)
+    # pruning again in the original numbering skips heads already gone
+    model.prune_heads({0: [2, 3]})
+    assert model.encoder.layer[0].attention.self.num_attention_heads == 1
+    assert model.config.pruned_heads[0] == [1, 2, 3]
+    # a pruned model saves and loads: the config tells the new model which heads to remove first
+    model.save_pretrained(tmp_path)
+    loaded, info = BertModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["mismatched_keys"] == [] and info["missing_keys"] == []
+    assert torch.equal(loaded(**x).last_hidden_state, model(**x).last_hidden_state)
+    with pytest.raises(ValueError, match="every head"):
+        model.prune_heads({0: [0]})
+    with pytest.raises(ValueError, match="layer 5"):
+        model.prune_heads({5: [0]})
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    def grads(checkpointing: bool):
+        torch.manual_seed(0)
+        model = BertForSequenceClassification(tiny(num_labels=3)).train()
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+            assert model.is_gradient_checkpointing
+        loss = model(**batch(model.config), labels=torch.tensor([0, 1, 2])).loss
+        loss.backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    plain, checkpointed = grads(False), grads(True)
+    assert plain.keys() == checkpointed.keys()
+    assert all(torch.allclose(plain[k], checkpointed[k], atol=1e-6) for k in plain)
+    with pytest.raises(ValueError, match="use_reentrant"):
+        BertModel(tiny()).gradient_checkpointing_enable({"use_reentrant": True})
+
+
+def test_decoder_models_warn_when_misconfigured(caplog):
+    with caplog.at_level(logging.WARNING, logger="bert_zoo"):
+        BertLMHeadModel(tiny())
+        BertForMaskedLM(tiny(is_decoder=True))
+    assert "is_decoder=True" in caplog.text and "is_decoder=False" in caplog.text
+
+
+def test_question_answering_needs_two_labels():
+    with pytest.raises(ValueError, match="num_labels must be 2"):
+        BertForQuestionAnswering(tiny(num_labels=3))
+
+
+def test_canonical_file_written_by_hand_loads(tmp_path):
+    """A minimal file with base-model names (no `bert.` prefix), as some hub repositories ship."""
+    model = _model("BertModel")
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp_path / "model.safetensors"))
+    model.config.save_pretrained(tmp_path)
+    head, info = BertForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+    assert set(info["missing_keys"]) == {
+        "cls.predictions.bias",
+        "cls.predictions.transform.dense.weight",
+        "cls.predictions.transform.dense.bias",
+        "cls.predictions.transform.LayerNorm.weight",
+        "cls.predictions.transform.LayerNorm.bias",
+    }
+    assert info["unexpected_keys"] == ["bert.pooler.dense.bias", "bert.pooler.dense.weight"]
+    assert torch.equal(
+        head.bert.encoder.layer[1].output.dense.weight, model.encoder.layer[1].output.dense.weight
+    )
