@@ -20,15 +20,21 @@ from bert_common.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from bert_common.tokenization import BertTokenizer
+from bert_common.tokenization_base import BatchEncoding
+from bert_common.tokenization_fast import BertTokenizerFast
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL_ID",
     "BaseModelOutputWithPastAndCrossAttentions",
+    "BatchEncoding",
     "BaseModelOutputWithPoolingAndCrossAttentions",
     "BertConfig",
     "BertForPreTrainingOutput",
+    "BertTokenizer",
+    "BertTokenizerFast",
     "CausalLMOutputWithCrossAttentions",
     "MaskedLMOutput",
     "ModelNotFoundError",
