@@ -1,0 +1,179 @@
+"""The Keras training glue of bert_tf models: `compile` / `fit` / `evaluate` / `predict`.
+
+Two ways to train, as Transformers' TF models allowed:
+
+- `model.compile(optimizer)` without a loss: the model trains on its own loss (the head's loss of
+  bert_tf.losses). Labels come inside the x dict (`{"input_ids": ..., "labels": ...}`) or as y; y is
+  moved into x under the head's label names.
+- `model.compile(optimizer, loss=keras.losses.X, metrics=[...])`: the Keras loss and metrics see the
+  head's predictions, the `logits` tensor (or a dict of them for heads with several: QA's
+  start_logits/end_logits, pretraining's prediction_logits/seq_relationship_logits).
+
+`predict` returns a dict of the output fields (`{"logits": array}`), like Transformers' TF models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from bert_common.outputs import ModelOutput
+
+# The labels each head takes, in call-argument order.
+LABEL_NAMES: dict[str, tuple[str, ...]] = {
+    "BertModel": (),
+    "BertForPreTraining": ("labels", "next_sentence_label"),
+    "BertForQuestionAnswering": ("start_positions", "end_positions"),
+}
+DEFAULT_LABEL_NAMES = ("labels",)
+
+# Output fields that are not predictions a Keras loss or metric compares with labels.
+_NOT_PREDICTIONS = ("loss", "past_key_values", "hidden_states", "attentions", "cross_attentions")
+
+
+def label_names(head_name: str) -> tuple[str, ...]:
+    """Argument names of the labels of the head `head_name`."""
+    return LABEL_NAMES.get(head_name, DEFAULT_LABEL_NAMES)
+
+
+def prediction_names(output_class: type[ModelOutput]) -> tuple[str, ...]:
+    """The fields of `output_class` that Keras losses and metrics see (logits-like fields)."""
+    return tuple(name for name in output_class.field_names() if name not in _NOT_PREDICTIONS)
+
+
+class KerasTrainingMixin:
+    """Overrides of `keras.Model`'s training hooks; mixed into TFBertPreTrainedModel before keras.Model."""
+
+    _trains_on_own_loss = True
+
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, **kwargs: Any) -> None:
+        """`keras.Model.compile`; without `loss` the model trains on its own loss (see module docs)."""
+        self._trains_on_own_loss = loss is None
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Re-compile a model loaded by `keras.models.load_model` (Keras skips overridden compiles)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------------------------ structures
+
+    def _label_names(self) -> tuple[str, ...]:
+        return label_names(self.head().name)
+
+    def _prediction_names(self) -> tuple[str, ...]:
+        return prediction_names(self.head().output)
+
+    def keras_predictions(self, y_pred: Any) -> Any:
+        """The head's predictions in the form Keras losses/metrics expect: one tensor, or a dict."""
+        if not isinstance(y_pred, ModelOutput):
+            return y_pred
+        names = [name for name in self._prediction_names() if getattr(y_pred, name) is not None]
+        if len(names) == 1:
+            return getattr(y_pred, names[0])
+        return {name: getattr(y_pred, name) for name in names}
+
+    def _labels_as_predictions(self, y: Any) -> Any:
+        """y keyed like the predictions (a dict for multi-output heads); label names are accepted too."""
+        names = self._prediction_names()
+        if len(names) == 1 or y is None:
+            return y
+        labels = self._label_names()
+        if isinstance(y, Mapping):
+            return {pred: y[label] if label in y else y[pred] for pred, label in zip(names, labels)}
+        if isinstance(y, Sequence) and len(y) == len(names):
+            return dict(zip(names, y))
+        raise ValueError(
+            f"{type(self).__name__} has outputs {names}; give y as a dict keyed by {labels} or {names}"
+        )
+
+    def _labels_in_x(self, x: Any) -> Any:
+        """The labels found in the x dict (one tensor, or a tuple for heads with several), or None."""
+        if not isinstance(x, Mapping):
+            return None
+        found = [x.get(name) for name in self._label_names()]
+        if not found or any(value is None for value in found):
+            return None
+        return found[0] if len(found) == 1 else dict(zip(self._label_names(), found))
+
+    def _move_labels_into_x(self, data: Any) -> Any:
+        """For training on the model's own loss: (x, y, w) -> (x with y under the label names, None, w)."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if not self._trains_on_own_loss or y is None:
+            return data
+        names = self._label_names()
+        if not names:
+            raise ValueError(f"{type(self).__name__} has no loss of its own; compile it with a Keras loss")
+        x = dict(x) if isinstance(x, Mapping) else {"input_ids": x}
+        if isinstance(y, Mapping):
+            unknown = sorted(set(y) - set(names))
+            if unknown:
+                raise ValueError(f"{type(self).__name__} takes labels {names}; y holds {unknown}")
+            x.update(y)
+        elif len(names) == 1:
+            x[names[0]] = y
+        elif isinstance(y, Sequence) and len(y) == len(names):
+            x.update(zip(names, y))
+        else:
+            raise ValueError(
+                f"{type(self).__name__} takes labels {names}; give y as a dict or a tuple of them"
+            )
+        return keras.utils.pack_x_y_sample_weight(x, None, sample_weight)
+
+    # ------------------------------------------------------------------ Keras hooks
+
+    def train_step(self, data: Any) -> Any:
+        return super().train_step(self._move_labels_into_x(data))
+
+    def test_step(self, data: Any) -> Any:
+        return super().test_step(self._move_labels_into_x(data))
+
+    def predict_step(self, data: Any) -> Any:
+        output = super().predict_step(data)
+        if not isinstance(output, ModelOutput):
+            return output
+        # The loss of a batch (when x carries labels) is a scalar that predict cannot stack over batches.
+        return {name: value for name, value in output.items() if name != "loss"}
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> tf.Tensor:
+        if not self._trains_on_own_loss:
+            return super().compute_loss(
+                x=x,
+                y=self._labels_as_predictions(y),
+                y_pred=self.keras_predictions(y_pred),
+                sample_weight=sample_weight,
+                training=training,
+            )
+        loss = y_pred.loss if isinstance(y_pred, ModelOutput) else None
+        if loss is None:
+            raise ValueError(
+                f"{type(self).__name__} was compiled without a loss, so it trains on its own loss, which needs "
+                f"labels: pass them as y or in the x dict under {list(self._label_names())}, or compile with "
+                "a Keras loss"
+            )
+        if sample_weight is not None:
+            raise ValueError(
+                "sample weights apply to a Keras loss; the model's own loss does not weight samples "
+                "(compile with a Keras loss to use them)"
+            )
+        if self.losses:
+            loss = loss + tf.add_n([tf.cast(extra, loss.dtype) for extra in self.losses])
+        return loss
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        if y is None:
+            y = self._labels_in_x(x)
+        return super().compute_metrics(
+            x, self._labels_as_predictions(y), self.keras_predictions(y_pred), sample_weight=sample_weight
+        )

@@ -1,0 +1,261 @@
+"""The model-tester pattern: one tiny model per head, output shapes, losses, and call-argument behaviour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_common.heads import HEADS
+from bert_common.outputs import ModelOutput
+from bert_tf import MODEL_CLASSES, TFBertForMaskedLM, TFBertForPreTraining, TFBertModel, model_class
+from tests.helpers import ATOL, max_abs_diff
+from tests.tf.utils import batch, head_inputs, tiny
+
+B, T, H, V, N, L = 3, 7, 32, 99, 4, 2  # batch, length, hidden, vocab, heads, layers of the tiny batch/config
+
+
+def expected_shapes(head_name: str, config) -> dict[str, tuple[int, ...]]:
+    """Output field -> shape for the batch of tests.tf.utils.head_inputs."""
+    if head_name == "BertModel":
+        return {"last_hidden_state": (B, T, H), "pooler_output": (B, H)}
+    if head_name == "BertForPreTraining":
+        return {"loss": (), "prediction_logits": (B, T, V), "seq_relationship_logits": (B, 2)}
+    if head_name in ("BertForMaskedLM", "BertLMHeadModel"):
+        return {"loss": (), "logits": (B, T, V)}
+    if head_name == "BertForNextSentencePrediction":
+        return {"loss": (), "logits": (B, 2)}
+    if head_name == "BertForSequenceClassification":
+        return {"loss": (), "logits": (B, config.num_labels)}
+    if head_name == "BertForMultipleChoice":
+        return {"loss": (), "logits": (2, 3)}
+    if head_name == "BertForTokenClassification":
+        return {"loss": (), "logits": (B, T, config.num_labels)}
+    return {"loss": (), "start_logits": (B, T), "end_logits": (B, T)}
+
+
+@pytest.fixture(scope="module")
+def models():
+    """One tiny model per head (num_labels=3 for the classifiers, a decoder for BertLMHeadModel)."""
+    out = {}
+    for name, cls in MODEL_CLASSES.items():
+        config = tiny(
+            num_labels=2 if name == "BertForQuestionAnswering" else 3, is_decoder=name == "BertLMHeadModel"
+        )
+        out[name] = cls(config)
+    return out
+
+
+def test_model_classes_cover_every_head_with_transformers_names():
+    assert set(MODEL_CLASSES) == set(HEADS)
+    for name, cls in MODEL_CLASSES.items():
+        assert cls.__name__ == HEADS[name].tf_name
+        assert model_class(name) is cls and model_class("TF" + name) is cls
+    with pytest.raises(ValueError, match="unknown BERT head"):
+        model_class("BertForSummarization")
+
+
+@pytest.mark.parametrize("head_name", sorted(HEADS))
+def test_head_output_fields_shapes_and_dtypes(head_name, models):
+    model = models[head_name]
+    inputs = head_inputs(head_name, model.config)
+    output = model(**inputs)
+    assert isinstance(output, HEADS[head_name].output)
+    shapes = {name: tuple(value.shape) for name, value in output.items()}
+    assert shapes == expected_shapes(head_name, model.config)
+    assert all(value.dtype == tf.float32 for value in output.values())
+    if "loss" in shapes:
+        assert np.isfinite(output.loss.numpy()) and output.loss.numpy() > 0
+
+
+@pytest.mark.parametrize("head_name", sorted(HEADS))
+def test_hidden_states_and_attentions_on_request(head_name, models):
+    model = models[head_name]
+    inputs = head_inputs(head_name, model.config)
+    output = model(**inputs, output_hidden_states=True, output_attentions=True)
+    rows = 6 if head_name == "BertForMultipleChoice" else B  # multiple choice runs B*C sequences
+    assert len(output.hidden_states) == L + 1 and len(output.attentions) == L
+    assert all(tuple(h.shape) == (rows, T, H) for h in output.hidden_states)
+    assert all(tuple(a.shape) == (rows, N, T, T) for a in output.attentions)
+    # attention probabilities sum to one over the keys
+    np.testing.assert_allclose(tf.reduce_sum(output.attentions[0], -1).numpy(), 1.0, atol=1e-5)
+    plain = model(**inputs)
+    assert plain.hidden_states is None and plain.attentions is None
+
+
+@pytest.mark.parametrize("head_name", sorted(HEADS))
+def test_return_dict_false_gives_the_tuple_of_the_fields(head_name, models):
+    model = models[head_name]
+    inputs = head_inputs(head_name, model.config)
+    as_dict = model(**inputs)
+    as_tuple = model(**inputs, return_dict=False)
+    assert isinstance(as_tuple, tuple) and len(as_tuple) == len(as_dict)
+    for a, b in zip(as_tuple, as_dict.to_tuple()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_loss_needs_both_pretraining_labels(models):
+    model = models["BertForPreTraining"]
+    inputs = head_inputs("BertForPreTraining", model.config)
+    assert model(**{k: v for k, v in inputs.items() if k != "next_sentence_label"}).loss is None
+
+
+def test_pretraining_loss_is_the_sum_of_its_two_parts():
+    model = TFBertForPreTraining(tiny())
+    inputs = head_inputs("BertForPreTraining", model.config)
+    out = model(**inputs)
+    logits, labels = out.prediction_logits.numpy(), inputs["labels"]
+    keep = labels != -100
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    mlm = -np.mean(log_probs[keep, labels[keep]])
+    nsp_logits = out.seq_relationship_logits.numpy()
+    nsp_log_probs = nsp_logits - np.log(np.exp(nsp_logits).sum(-1, keepdims=True))
+    nsp = -np.mean(nsp_log_probs[np.arange(B), inputs["next_sentence_label"]])
+    assert abs(out.loss.numpy() - (mlm + nsp)) <= 1e-5
+
+
+def test_dict_first_argument_and_keywords_agree(models):
+    model = models["BertForSequenceClassification"]
+    inputs = batch(model.config)
+    by_keywords = model(**inputs).logits
+    by_dict = model(inputs).logits
+    mixed = model(
+        {"input_ids": inputs["input_ids"]},
+        attention_mask=inputs["attention_mask"],
+        token_type_ids=inputs["token_type_ids"],
+    ).logits
+    np.testing.assert_array_equal(by_keywords.numpy(), by_dict.numpy())
+    np.testing.assert_array_equal(by_keywords.numpy(), mixed.numpy())
+
+
+def test_numpy_tf_int32_int64_and_list_inputs_agree(models):
+    model = models["BertModel"]
+    inputs = batch(model.config, pad_row=None)
+    reference = model(inputs["input_ids"]).last_hidden_state.numpy()
+    for ids in (
+        inputs["input_ids"].astype(np.int64),
+        tf.constant(inputs["input_ids"], tf.int32),
+        tf.constant(inputs["input_ids"], tf.int64),
+        inputs["input_ids"].tolist(),
+    ):
+        np.testing.assert_array_equal(model(ids).last_hidden_state.numpy(), reference)
+
+
+def test_padding_does_not_change_the_real_tokens(models):
+    """Appending padded positions leaves the hidden states of the real tokens unchanged."""
+    model = models["BertModel"]
+    ids = batch(model.config, batch_size=1, pad_row=None)["input_ids"]
+    short = model(ids).last_hidden_state
+    padded_ids = np.concatenate([ids, np.zeros((1, 3), np.int32)], axis=1)
+    mask = np.concatenate([np.ones_like(ids), np.zeros((1, 3), np.int32)], axis=1)
+    long = model(padded_ids, attention_mask=mask).last_hidden_state
+    assert max_abs_diff(long[:, : ids.shape[1]], short) <= ATOL
+
+
+def test_fully_padded_row_gives_finite_outputs(models):
+    model = models["BertModel"]
+    inputs = batch(model.config)
+    inputs["attention_mask"][2] = 0
+    out = model(**inputs, output_attentions=True)
+    assert np.isfinite(out.last_hidden_state.numpy()).all()
+    # the masked row attends uniformly (every key gets finfo.min), the others are untouched
+    np.testing.assert_allclose(out.attentions[0][2].numpy(), 1.0 / T, atol=1e-6)
+
+
+def test_default_token_types_and_positions_equal_explicit_ones(models):
+    model = models["BertModel"]
+    ids = batch(model.config)["input_ids"]
+    implicit = model(ids).last_hidden_state
+    explicit = model(
+        ids, token_type_ids=np.zeros_like(ids), position_ids=np.tile(np.arange(T), (B, 1))
+    ).last_hidden_state
+    np.testing.assert_array_equal(implicit.numpy(), explicit.numpy())
+    shifted = model(ids, position_ids=np.tile(np.arange(1, T + 1), (B, 1))).last_hidden_state
+    assert max_abs_diff(shifted, implicit) > 1e-3
+
+
+def test_inputs_embeds_equal_input_ids(models):
+    model = models["BertForMaskedLM"]
+    ids = batch(model.config)["input_ids"]
+    embeds = tf.gather(model.bert.embeddings.word_embeddings.table, ids)
+    np.testing.assert_allclose(
+        model(inputs_embeds=embeds).logits.numpy(), model(ids).logits.numpy(), atol=1e-6
+    )
+
+
+def test_head_mask_silences_heads(models):
+    model = models["BertModel"]
+    ids = batch(model.config)["input_ids"]
+    head_mask = np.ones((L, N), np.float32)
+    head_mask[0, 1] = 0.0
+    out = model(ids, head_mask=head_mask, output_attentions=True)
+    assert np.all(out.attentions[0][:, 1].numpy() == 0.0)
+    assert np.all(out.attentions[1][:, 1].numpy() > 0.0)
+    per_layer = model(ids, head_mask=np.array([1, 0, 1, 1], np.float32), output_attentions=True)
+    assert all(np.all(a[:, 1].numpy() == 0.0) for a in per_layer.attentions)
+    np.testing.assert_array_equal(
+        model(ids, head_mask=np.ones(N)).last_hidden_state.numpy(), model(ids).last_hidden_state.numpy()
+    )
+
+
+def test_dropout_is_active_only_in_training():
+    model = TFBertModel(tiny(hidden_dropout_prob=0.5, attention_probs_dropout_prob=0.5))
+    ids = batch(model.config)["input_ids"]
+    eval_a, eval_b = model(ids).last_hidden_state, model(ids, training=False).last_hidden_state
+    np.testing.assert_array_equal(eval_a.numpy(), eval_b.numpy())
+    assert max_abs_diff(model(ids, training=True).last_hidden_state, eval_a) > 1e-2
+
+
+def test_submodule_tree_mirrors_transformers(models):
+    mlm = models["BertForMaskedLM"]
+    layer = mlm.bert.encoder.layer[1]
+    assert layer.attention.self.query.units == H
+    assert layer.attention.output.dense.units == H and layer.attention.output.LayerNorm.epsilon == 1e-12
+    assert layer.intermediate.dense.units == 37 and layer.output.dense.units == H
+    assert (
+        mlm.cls.predictions.transform.dense.units == H and mlm.cls.predictions.transform.LayerNorm is not None
+    )
+    assert models["BertForPreTraining"].cls.seq_relationship.units == 2
+    assert models["BertForNextSentencePrediction"].cls.seq_relationship.units == 2
+    assert models["BertModel"].bert.pooler.dense.units == H
+    assert models["BertForTokenClassification"].bert.pooler is None
+    assert models["BertForQuestionAnswering"].qa_outputs.units == 2
+    assert models["BertLMHeadModel"].bert.encoder.layer[0].crossattention is None
+
+
+def test_untied_decoder_has_its_own_matrix():
+    tied, untied = TFBertForMaskedLM(tiny()), TFBertForMaskedLM(tiny(tie_word_embeddings=False))
+    assert tied.cls.predictions.decoder is None
+    assert tuple(untied.cls.predictions.decoder.kernel.shape) == (H, V)
+    assert len(untied.weights) == len(tied.weights) + 1
+
+
+def test_outputs_are_keras_tree_nodes(models):
+    """The output dataclasses flatten with Keras' tree utilities (what fit and the functional API use)."""
+    import keras
+
+    out = models["BertForSequenceClassification"](
+        **head_inputs("BertForSequenceClassification", tiny(num_labels=3))
+    )
+    leaves = keras.tree.flatten(out)
+    assert len(leaves) == len(type(out).field_names())
+    rebuilt = keras.tree.map_structure(lambda x: x, out)
+    assert isinstance(rebuilt, ModelOutput) and rebuilt.logits is out.logits
+
+
+def test_functional_api_with_tuple_outputs():
+    import keras
+
+    ids = keras.Input((None,), dtype="int32")
+    _, pooled = TFBertModel(tiny())(ids, return_dict=False)
+    functional = keras.Model(ids, pooled)
+    assert tuple(functional(np.ones((2, 5), np.int32)).shape) == (2, H)
+
+
+def test_get_config_round_trip(models):
+    for model in models.values():
+        clone = type(model).from_config(model.get_config())
+        assert clone.config == model.config and clone.name == model.name
+        assert [tuple(w.shape) for w in clone.weights] == [tuple(w.shape) for w in model.weights]
+    base = TFBertModel(tiny(), add_pooling_layer=False)
+    assert TFBertModel.from_config(base.get_config()).bert.pooler is None
