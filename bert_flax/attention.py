@@ -1,0 +1,247 @@
+"""Multi-head attention of BERT: self-attention (optionally causal, with a decoding cache), cross-attention.
+
+Numerics follow the other twins exactly: scores = q·kᵀ (+ relative-position scores), divided by sqrt(D),
+plus an additive mask of `finfo(dtype).min` on masked positions, softmax, dropout, head mask, then
+probs·v. Masks are combined as booleans first and turned into one additive bias, so a fully masked row
+gets finite (uniform) probabilities instead of NaN.
+
+Decoding cache (decoders only): the "cache" collection of each self-attention holds
+`cached_key` / `cached_value` [B, M, N, D] and `cache_index` [] (positions filled so far). It is created by
+calling the model with `init_cache=True` on inputs of length M (see `FlaxBertPreTrainedModel.init_cache`),
+and updated in place when the model is applied with `mutable=["cache"]`.
+
+Shape legend: B = batch, T = query length, S = key length (T, the cache length M, or the encoder length),
+H = hidden size, N = heads, D = head size (H / N).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from bert_common.config import BertConfig
+from bert_flax.embeddings import layer_norm, normal_init
+
+
+def mask_to_bias(mask: jax.Array, dtype: Any) -> jax.Array:
+    """Additive attention bias: 0 where `mask` is true, `finfo(dtype).min` where it is false."""
+    return jnp.where(mask, jnp.zeros((), dtype), jnp.asarray(jnp.finfo(dtype).min, dtype))
+
+
+def expand_padding_mask(attention_mask: jax.Array | None, batch: int, key_length: int) -> jax.Array:
+    """[B, S] (or [B, T, S]) 0/1 mask -> boolean [B, 1, 1|T, S] that broadcasts over heads."""
+    if attention_mask is None:
+        return jnp.ones((batch, 1, 1, key_length), dtype=bool)
+    mask = attention_mask.astype(bool)
+    if mask.ndim == 2:
+        return mask[:, None, None, :]
+    return mask[:, None, :, :]
+
+
+def attention_softmax(scores: jax.Array) -> jax.Array:
+    """Softmax over the last axis, computed in float32 when the scores are in a lower precision."""
+    if jnp.finfo(scores.dtype).bits < 32:
+        return jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(scores.dtype)
+    return jax.nn.softmax(scores, axis=-1)
+
+
+class FlaxBertSelfAttention(nn.Module):
+    """Scaled dot-product attention with `query`, `key`, `value` projections (and `distance_embedding`
+    for relative positions). Returns (context [B, T, H], probabilities [B, N, T, S] or None).
+
+    causal: a decoder's self-attention (causal mask, and the decoding cache when one is present).
+    position_embedding_type: the config's for self-attention; cross-attention is always "absolute",
+    as in the other twins.
+    """
+
+    config: BertConfig
+    causal: bool = False
+    position_embedding_type: str = "absolute"
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+    precision: Any = None
+
+    def setup(self) -> None:
+        c = self.config
+        dense = lambda: nn.Dense(  # noqa: E731
+            c.hidden_size,
+            kernel_init=normal_init(c),
+            dtype=self.dtype,
+            param_dtype=self.param_dtype,
+            precision=self.precision,
+        )
+        # layers
+        self.query = dense()
+        self.key = dense()
+        self.value = dense()
+        if self.position_embedding_type in ("relative_key", "relative_key_query"):
+            self.distance_embedding = nn.Embed(
+                2 * c.max_position_embeddings - 1,
+                c.attention_head_size,
+                embedding_init=normal_init(c),
+                dtype=self.dtype,
+                param_dtype=self.param_dtype,
+            )
+        self.dropout = nn.Dropout(rate=c.attention_probs_dropout_prob)
+        # config
+        self.num_heads = c.num_attention_heads
+        self.head_size = c.attention_head_size
+
+    def _split_heads(self, x: jax.Array) -> jax.Array:
+        return x.reshape(*x.shape[:2], self.num_heads, self.head_size)  # [B, T, N, D]
+
+    @nn.compact
+    def _concatenate_to_cache(
+        self, key: jax.Array, value: jax.Array
+    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Write this step's keys/values into the cache; returns (keys [B, M, N, D], values, query offset)."""
+        is_initialized = self.has_variable("cache", "cached_key")
+        cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
+        cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
+        cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, dtype=jnp.int32))
+        if not is_initialized:  # the init_cache call itself: run on the full-length dummy input
+            return key, value, jnp.array(0, dtype=jnp.int32)
+        offset = cache_index.value
+        num_new = key.shape[1]
+        key = jax.lax.dynamic_update_slice(
+            cached_key.value, key.astype(cached_key.value.dtype), (0, offset, 0, 0)
+        )
+        value = jax.lax.dynamic_update_slice(
+            cached_value.value, value.astype(cached_value.value.dtype), (0, offset, 0, 0)
+        )
+        cached_key.value = key
+        cached_value.value = value
+        cache_index.value = offset + num_new
+        return key, value, offset
+
+    def __call__(
+        self,
+        hidden_states: jax.Array,
+        attention_mask: jax.Array | None,
+        layer_head_mask: jax.Array | None = None,
+        key_value_states: jax.Array | None = None,
+        init_cache: bool = False,
+        deterministic: bool = True,
+        output_attentions: bool = False,
+    ) -> tuple[jax.Array, jax.Array | None]:
+        """hidden_states: [B, T, H] queries (and keys/values for self-attention).
+        attention_mask: [B, S] or [B, T, S], 1 = attend; for self-attention with a cache, S is the cache length.
+        layer_head_mask: [N] multipliers of each head's probabilities (1 keeps, 0 drops the head).
+        key_value_states: [B, S, H] encoder states for cross-attention.
+        """
+        batch, query_length = hidden_states.shape[:2]
+        source = hidden_states if key_value_states is None else key_value_states
+        query = self._split_heads(self.query(hidden_states))  # [B, T, N, D]
+        key = self._split_heads(self.key(source))  # [B, S, N, D]
+        value = self._split_heads(self.value(source))  # [B, S, N, D]
+
+        offset = jnp.array(0, dtype=jnp.int32)
+        if self.causal and (self.has_variable("cache", "cached_key") or init_cache):
+            key, value, offset = self._concatenate_to_cache(key, value)
+        key_length = key.shape[1]
+
+        scores = jnp.einsum("btnd,bsnd->bnts", query, key, precision=self.precision)  # [B, N, T, S]
+        if self.position_embedding_type in ("relative_key", "relative_key_query"):
+            query_pos = offset + jnp.arange(query_length)  # [T]
+            key_pos = jnp.arange(key_length)  # [S]
+            distance = query_pos[:, None] - key_pos[None, :]  # [T, S]
+            table = self.distance_embedding(distance + self.config.max_position_embeddings - 1)  # [T, S, D]
+            table = table.astype(query.dtype)
+            scores = scores + jnp.einsum("btnd,tsd->bnts", query, table, precision=self.precision)
+            if self.position_embedding_type == "relative_key_query":
+                scores = scores + jnp.einsum("bsnd,tsd->bnts", key, table, precision=self.precision)
+        scores = scores / jnp.asarray(math.sqrt(self.head_size), scores.dtype)
+
+        mask = expand_padding_mask(attention_mask, batch, key_length)  # [B, 1, 1|T, S]
+        if self.causal:
+            query_pos = offset + jnp.arange(query_length)
+            causal = jnp.arange(key_length)[None, :] <= query_pos[:, None]  # [T, S]
+            mask = jnp.logical_and(mask, causal[None, None])
+        scores = scores + mask_to_bias(mask, scores.dtype)
+
+        probs = attention_softmax(scores)  # [B, N, T, S]
+        probs = self.dropout(probs, deterministic=deterministic)
+        if layer_head_mask is not None:
+            probs = probs * layer_head_mask.astype(probs.dtype)[None, :, None, None]
+        context = jnp.einsum("bnts,bsnd->btnd", probs, value.astype(probs.dtype), precision=self.precision)
+        context = context.reshape(batch, query_length, self.config.hidden_size)  # [B, T, H]
+        return context, (probs if output_attentions else None)
+
+
+class FlaxBertSelfOutput(nn.Module):
+    """LayerNorm(dropout(dense(context)) + input): the projection after attention. [B, T, H] -> [B, T, H]."""
+
+    config: BertConfig
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+    precision: Any = None
+
+    def setup(self) -> None:
+        c = self.config
+        self.dense = nn.Dense(
+            c.hidden_size,
+            kernel_init=normal_init(c),
+            dtype=self.dtype,
+            param_dtype=self.param_dtype,
+            precision=self.precision,
+        )
+        self.LayerNorm = layer_norm(c, self.dtype, self.param_dtype)
+        self.dropout = nn.Dropout(rate=c.hidden_dropout_prob)
+
+    def __call__(
+        self, hidden_states: jax.Array, input_tensor: jax.Array, deterministic: bool = True
+    ) -> jax.Array:
+        hidden_states = self.dropout(self.dense(hidden_states), deterministic=deterministic)
+        return self.LayerNorm(hidden_states + input_tensor)
+
+
+class FlaxBertAttention(nn.Module):
+    """`self` (attention) followed by `output` (projection, residual, LayerNorm).
+
+    Returns (attention output [B, T, H], probabilities [B, N, T, S] or None).
+    """
+
+    config: BertConfig
+    causal: bool = False
+    position_embedding_type: str = "absolute"
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+    precision: Any = None
+
+    def setup(self) -> None:
+        self.self = FlaxBertSelfAttention(
+            self.config,
+            causal=self.causal,
+            position_embedding_type=self.position_embedding_type,
+            dtype=self.dtype,
+            param_dtype=self.param_dtype,
+            precision=self.precision,
+        )
+        self.output = FlaxBertSelfOutput(
+            self.config, dtype=self.dtype, param_dtype=self.param_dtype, precision=self.precision
+        )
+
+    def __call__(
+        self,
+        hidden_states: jax.Array,
+        attention_mask: jax.Array | None,
+        layer_head_mask: jax.Array | None = None,
+        key_value_states: jax.Array | None = None,
+        init_cache: bool = False,
+        deterministic: bool = True,
+        output_attentions: bool = False,
+    ) -> tuple[jax.Array, jax.Array | None]:
+        context, probs = self.self(
+            hidden_states,
+            attention_mask,
+            layer_head_mask=layer_head_mask,
+            key_value_states=key_value_states,
+            init_cache=init_cache,
+            deterministic=deterministic,
+            output_attentions=output_attentions,
+        )
+        return self.output(context, hidden_states, deterministic=deterministic), probs

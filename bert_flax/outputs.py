@@ -1,0 +1,24 @@
+"""The shared output classes (bert_common.outputs), registered as JAX pytrees so they pass through
+`jax.jit`, `jax.grad` and `jax.tree_util`.
+
+Fields left as None stay None (static structure); tuples of hidden states or attentions are subtrees.
+"""
+
+from __future__ import annotations
+
+import jax
+
+from bert_common.outputs import OUTPUT_CLASSES, ModelOutput
+
+
+def register_output_class(cls: type[ModelOutput]) -> type[ModelOutput]:
+    """Register `cls` with jax.tree_util (idempotent); returns `cls`."""
+    try:
+        jax.tree_util.register_pytree_node(cls, lambda out: out.flatten(), cls.unflatten)
+    except ValueError:  # already registered, e.g. when this module is reloaded
+        pass
+    return cls
+
+
+for _cls in OUTPUT_CLASSES:
+    register_output_class(_cls)
