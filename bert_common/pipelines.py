@@ -12,7 +12,9 @@ question-answering, feature-extraction, next-sentence-prediction.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -270,11 +272,16 @@ class _TextClassification(_Handler):
     params: ClassVar[Mapping[str, Any]] = {"top_k": 1, "function_to_apply": None}
 
     def split_inputs(self, inputs):
-        if isinstance(inputs, dict):
+        if isinstance(inputs, (str, dict)):
             return True, [inputs]
-        if isinstance(inputs, list) and inputs and all(isinstance(i, dict) for i in inputs):
+        if isinstance(inputs, list):
+            for item in inputs:
+                if not isinstance(item, (str, dict)):
+                    raise TypeError(
+                        f"inputs must be texts or {{'text', 'text_pair'}} dicts, got {type(item).__name__}"
+                    )
             return False, inputs
-        return super().split_inputs(inputs)
+        raise TypeError(f"inputs must be a text, a pair dict or a list of them, got {type(inputs).__name__}")
 
     def prepare(self, pipe, item, params):
         if isinstance(item, dict):
@@ -465,3 +472,78 @@ _HANDLERS: dict[str, _Handler] = {
     "feature-extraction": _FeatureExtraction(),
     "next-sentence-prediction": _NextSentence(),
 }
+
+
+@contextlib.contextmanager
+def _held_log_records():
+    """Hold back bert_zoo log records (the loading report) while a pipeline loads its model."""
+    records: list[logging.LogRecord] = []
+
+    class _Hold(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler, propagate = _Hold(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def build_pipeline(
+    task: str,
+    model: Any,
+    tokenizer: Any,
+    *,
+    framework: str,
+    load: Callable[[str, str], tuple[Any, BertConfig, list[str]]],
+    run: Callable[[Any, dict[str, np.ndarray]], Mapping[str, np.ndarray]],
+    model_type: type,
+    batch_size: int = 8,
+    **defaults: Any,
+) -> Pipeline:
+    """The part of every twin's `pipeline()` that does not depend on the framework.
+
+    model: None (the embedded default model), a directory or hub id, or a loaded model of the twin.
+    tokenizer: None (loaded from the model's directory), a directory or hub id, or a tokenizer.
+    load(head, name_or_path) -> (model, config, missing_keys); run(model, arrays) -> numpy outputs.
+    model_type: the twin's model base class, to recognise loaded models.
+    """
+    from bert_common.files import default_model_dir
+    from bert_common.tokenization_fast import BertTokenizerFast
+
+    spec = get_task(task)
+    if model is None:
+        model = str(default_model_dir())
+    if isinstance(model, (str, os.PathLike)):
+        source = os.fspath(model)
+        with _held_log_records() as records:
+            loaded, config, missing = load(spec.head, source)
+        check_head_is_trained(spec, missing, source)  # the one-line verdict replaces the loading report
+        for record in records:
+            logger.handle(record)
+        if tokenizer is None:
+            tokenizer = source
+    elif isinstance(model, model_type):
+        loaded, config = model, model.config
+        if tokenizer is None:
+            raise ValueError("pipeline() was given a model object; pass its tokenizer too (tokenizer=...)")
+    else:
+        raise TypeError(
+            f"model must be None, a directory, a hub id or a {framework} BERT model, got {type(model).__name__}"
+        )
+    if isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = BertTokenizerFast.from_pretrained(tokenizer)
+    return Pipeline(
+        spec.name,
+        lambda arrays: run(loaded, arrays),
+        tokenizer,
+        config,
+        framework=framework,
+        batch_size=batch_size,
+        model=loaded,
+        **defaults,
+    )

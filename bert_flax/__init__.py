@@ -44,6 +44,7 @@ from bert_flax.layers import (
     FlaxBertPooler,
 )
 from bert_flax.modeling import FlaxBertModel, FlaxBertModule
+from bert_flax.pipelines import pipeline
 from bert_flax.pretrained import FlaxBertPreTrainedModel
 from bert_flax.scan import FlaxBertScannedLayerCollection
 
@@ -106,4 +107,5 @@ __all__ = [
     "FlaxBertSelfOutput",
     "GenerationOutput",
     "generate",
+    "pipeline",
 ]

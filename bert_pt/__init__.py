@@ -23,6 +23,7 @@ from bert_pt.heads import (
     BertLMHeadModel,
 )
 from bert_pt.modeling import BertModel
+from bert_pt.pipelines import pipeline
 from bert_pt.pretrained import BertPreTrainedModel
 
 # Head name (bert_common.heads.HEADS) -> class, for pipelines and the CLI.
@@ -58,4 +59,5 @@ __all__ = [
     "BertLMHeadModel",
     "BertModel",
     "BertPreTrainedModel",
+    "pipeline",
 ]

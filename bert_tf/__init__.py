@@ -47,6 +47,10 @@ def __getattr__(name: str):  # the tokenizer pulls in tensorflow_text, so it loa
         from bert_tf.tokenizer import TFBertTokenizer
 
         return TFBertTokenizer
+    if name == "pipeline":
+        from bert_tf.pipelines import pipeline
+
+        return pipeline
     raise AttributeError(f"module 'bert_tf' has no attribute {name!r}")
 
 
@@ -65,4 +69,5 @@ __all__ = [
     "TFBertPreTrainedModel",
     "TFBertTokenizer",
     "model_class",
+    "pipeline",
 ]

@@ -1,0 +1,83 @@
+"""`bert_flax.pipeline(...)`: the pipeline tasks of bert_common run by a Flax model.
+
+Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
+twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
+(used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`). The model runs op by op
+(no jit): pipeline batches change shape from call to call, and compiling each shape costs more than it
+saves at this size. Matmuls run at "highest" precision, the numerics contract of the twins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from bert_common.config import BertConfig
+from bert_common.pipelines import Pipeline, build_pipeline
+
+
+def load_model(head: str, source: str, **kwargs: Any) -> tuple[Any, BertConfig, dict[str, list]]:
+    """(Flax wrapper, its config, loading info) for the head named `head`."""
+    from bert_flax import MODEL_CLASSES
+
+    model, info = MODEL_CLASSES[head].from_pretrained(source, output_loading_info=True, **kwargs)
+    return model, model.config, info
+
+
+def run_numpy(model: Any, arrays: Mapping[str, np.ndarray], **forward: Any) -> dict[str, Any]:
+    """Run `model` (train=False) on numpy inputs; outputs come back as numpy arrays (float32 for floating
+    outputs), tuples of arrays as tuples."""
+    with jax.default_matmul_precision("highest"):
+        out = model(**{k: np.asarray(v) for k, v in arrays.items()}, **forward, return_dict=True)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, jax.Array):
+            array = np.asarray(value)
+            return array.astype(np.float32) if np.issubdtype(array.dtype, np.floating) else array
+        if isinstance(value, (tuple, list)):
+            return tuple(convert(v) for v in value)
+        return value
+
+    return {k: convert(v) for k, v in out.items()}
+
+
+def pipeline(
+    task: str,
+    model: Any = None,
+    tokenizer: Any = None,
+    device: Any = None,
+    batch_size: int = 8,
+    **kwargs: Any,
+) -> Pipeline:
+    """A pipeline for `task` (see bert_common.pipelines.TASKS) on a bert_flax model.
+
+    model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_flax wrapper.
+    device: a jax.Device to run on (e.g. jax.devices("gpu")[0]); default: JAX's default device.
+    kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
+    """
+    from bert_flax.pretrained import FlaxBertPreTrainedModel
+
+    def load(head: str, source: str):
+        loaded, config, info = load_model(head, source)
+        return loaded, config, info["missing_keys"]
+
+    def run(loaded: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        if device is None:
+            return run_numpy(loaded, arrays)
+        with jax.default_device(device):
+            return run_numpy(loaded, arrays)
+
+    return build_pipeline(
+        task,
+        model,
+        tokenizer,
+        framework="flax",
+        load=load,
+        run=run,
+        model_type=FlaxBertPreTrainedModel,
+        batch_size=batch_size,
+        **kwargs,
+    )

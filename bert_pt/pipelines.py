@@ -1,0 +1,85 @@
+"""`bert_pt.pipeline(...)`: the pipeline tasks of bert_common run by a PyTorch model.
+
+    from bert_pt import pipeline
+    fill = pipeline("fill-mask", model="path/to/bert-base-uncased")
+    fill("Paris is the [MASK] of France.")
+
+Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
+twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
+(used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from bert_common.config import BertConfig
+from bert_common.pipelines import Pipeline, build_pipeline
+
+
+def load_model(head: str, source: str, **kwargs: Any) -> tuple[Any, BertConfig, dict[str, list]]:
+    """(model in eval mode, its config, loading info) for the head class named `head`."""
+    from bert_pt import MODEL_CLASSES
+
+    model, info = MODEL_CLASSES[head].from_pretrained(source, output_loading_info=True, **kwargs)
+    return model, model.config, info
+
+
+def run_numpy(model: Any, arrays: Mapping[str, np.ndarray], **forward: Any) -> dict[str, Any]:
+    """Run `model` on numpy inputs; every tensor output comes back as a float32/int numpy array, tuples of
+    tensors as tuples of arrays."""
+    target = next(model.parameters()).device
+    tensors = {k: torch.from_numpy(np.asarray(v)).to(target) for k, v in arrays.items()}
+    with torch.inference_mode():
+        out = model(**tensors, **forward, return_dict=True)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+            return (value.float() if value.is_floating_point() else value).numpy()
+        if isinstance(value, (tuple, list)):
+            return tuple(convert(v) for v in value)
+        return value
+
+    return {k: convert(v) for k, v in out.items()}
+
+
+def pipeline(
+    task: str,
+    model: Any = None,
+    tokenizer: Any = None,
+    device: str | torch.device | None = None,
+    batch_size: int = 8,
+    **kwargs: Any,
+) -> Pipeline:
+    """A pipeline for `task` (see bert_common.pipelines.TASKS) on a bert_pt model.
+
+    model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_pt model.
+    device: where the model runs ("cpu", "cuda", ...); default: cpu, or the loaded model's device.
+    kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
+    """
+    from bert_pt import BertPreTrainedModel
+
+    def load(head: str, source: str):
+        loaded, config, info = load_model(head, source)
+        return loaded, config, info["missing_keys"]
+
+    pipe = build_pipeline(
+        task,
+        model,
+        tokenizer,
+        framework="pt",
+        load=load,
+        run=run_numpy,
+        model_type=BertPreTrainedModel,
+        batch_size=batch_size,
+        **kwargs,
+    )
+    if device is not None:
+        pipe.model.to(device)
+    pipe.model.eval()
+    return pipe

@@ -1,0 +1,80 @@
+"""`bert_tf.pipeline(...)`: the pipeline tasks of bert_common run by a Keras model.
+
+Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
+twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
+(used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from bert_common.config import BertConfig
+from bert_common.pipelines import Pipeline, build_pipeline
+
+
+def load_model(head: str, source: str, **kwargs: Any) -> tuple[Any, BertConfig, dict[str, list]]:
+    """(Keras model, its config, loading info) for the head class named `head`."""
+    from bert_tf import model_class
+
+    model, info = model_class(head).from_pretrained(source, output_loading_info=True, **kwargs)
+    return model, model.config, info
+
+
+def run_numpy(model: Any, arrays: Mapping[str, np.ndarray], **forward: Any) -> dict[str, Any]:
+    """Run `model` (inference mode) on numpy inputs; outputs come back as numpy arrays (float32 for
+    floating outputs), tuples of tensors as tuples of arrays."""
+    out = model(**{k: np.asarray(v) for k, v in arrays.items()}, **forward, training=False, return_dict=True)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, (tf.Tensor, tf.Variable)):
+            array = value.numpy()
+            return array.astype(np.float32) if np.issubdtype(array.dtype, np.floating) else array
+        if isinstance(value, (tuple, list)):
+            return tuple(convert(v) for v in value)
+        return value
+
+    return {k: convert(v) for k, v in out.items()}
+
+
+def pipeline(
+    task: str,
+    model: Any = None,
+    tokenizer: Any = None,
+    device: str | None = None,
+    batch_size: int = 8,
+    **kwargs: Any,
+) -> Pipeline:
+    """A pipeline for `task` (see bert_common.pipelines.TASKS) on a bert_tf model.
+
+    model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_tf model.
+    device: a TensorFlow device string ("/CPU:0", "/GPU:0"); default: TensorFlow's placement.
+    kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
+    """
+    from bert_tf import TFBertPreTrainedModel
+
+    def load(head: str, source: str):
+        loaded, config, info = load_model(head, source)
+        return loaded, config, info["missing_keys"]
+
+    def run(loaded: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        if device is None:
+            return run_numpy(loaded, arrays)
+        with tf.device(device):
+            return run_numpy(loaded, arrays)
+
+    return build_pipeline(
+        task,
+        model,
+        tokenizer,
+        framework="tf",
+        load=load,
+        run=run,
+        model_type=TFBertPreTrainedModel,
+        batch_size=batch_size,
+        **kwargs,
+    )

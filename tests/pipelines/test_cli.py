@@ -1,0 +1,100 @@
+"""The `bert-zoo` command line, run as a user runs it: a subprocess, stdin, JSON lines, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.helpers import MINILM_SENTENCES, minilm_golden
+
+
+def bert_zoo(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "bert_common.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_help_lists_the_subcommands():
+    result = bert_zoo("--help")
+    assert result.returncode == 0
+    for command in ("run", "demo", "convert", "diff"):
+        assert command in result.stdout
+
+
+def test_run_reads_stdin_and_writes_json_lines():
+    result = bert_zoo(
+        "run", "--task", "feature-extraction", "--pooling", "mean", stdin="\n".join(MINILM_SENTENCES) + "\n\n"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["input"] for line in lines] == MINILM_SENTENCES  # the blank line is skipped
+    vectors = np.array([line["output"] for line in lines])
+    assert float(np.max(np.abs(vectors - minilm_golden()["mean_pooled"]))) <= 1e-5
+
+
+def test_run_task_on_a_tiny_model_with_text_arguments(task_models):
+    result = bert_zoo(
+        "run",
+        "--task",
+        "fill-mask",
+        "--model",
+        task_models["fill-mask"],
+        "--top-k",
+        "2",
+        "the [MASK] sat",
+        "a [MASK] .",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2 and all(len(line["output"]) == 2 for line in lines)
+    assert {"score", "token", "token_str", "sequence"} == set(lines[0]["output"][0])
+
+
+def test_run_question_answering_with_tab_separated_pairs(task_models):
+    stdin = "who lives in paris?\tjohn smith lives in paris .\n"
+    result = bert_zoo(
+        "run", "--task", "question-answering", "--model", task_models["question-answering"], stdin=stdin
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)["output"]
+    assert answer["answer"] == "john smith lives in paris ."[answer["start"] : answer["end"]]
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["run", "--task", "translation", "x"], None, "unknown task 'translation'"),
+        (["run", "--task", "fill-mask", "--framework", "mxnet", "x"], None, "unknown framework 'mxnet'"),
+        (["run", "--task", "question-answering", "who?"], None, "question-answering needs a context"),
+        (["run", "--task", "feature-extraction"], "\n  \n", "empty input"),
+        (
+            ["run", "--task", "feature-extraction", "--model", "/no/such/dir", "x"],
+            None,
+            "model directory not found",
+        ),
+        (["run", "--task", "fill-mask", "the [MASK]"], None, "no trained weights for the fill-mask head"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(args, stdin, message):
+    result = bert_zoo(*args, stdin=stdin)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_model_directory_without_weights(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    result = bert_zoo("run", "--task", "feature-extraction", "--model", str(tmp_path), "x")
+    assert result.returncode == 2 and "no model weights found" in result.stderr
