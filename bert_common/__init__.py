@@ -29,8 +29,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL_ID",
     "BaseModelOutputWithPastAndCrossAttentions",
-    "BatchEncoding",
     "BaseModelOutputWithPoolingAndCrossAttentions",
+    "BatchEncoding",
     "BertConfig",
     "BertForPreTrainingOutput",
     "BertTokenizer",
