@@ -141,7 +141,9 @@ class FlaxBertPreTrainedModel:
             input_ids=jnp.zeros(input_shape, dtype=jnp.int32),
             attention_mask=jnp.ones(input_shape, dtype=jnp.int32),
         )
-        if self.config.add_cross_attention:
+        if (
+            self.config.add_cross_attention and self.input_rank != 3
+        ):  # multiple choice takes no encoder states
             inputs["encoder_hidden_states"] = jnp.zeros(
                 (input_shape[0], 1, self.config.hidden_size), self.dtype
             )

@@ -1,0 +1,358 @@
+"""`bert-zoo convert` and `bert-zoo diff`.
+
+convert SRC OUT [--from F] [--to F] [--model-class HEAD] [--no-verify]
+    Reads a checkpoint directory (or hub id) in any format, checks it against its config, writes
+    config.json + the weights in the target format + the tokenizer files to OUT, and by default loads
+    source and result in the matching twins and compares every output field (exit 1 above 1e-5).
+    Bad input: one line on stderr, exit 2, and nothing left in OUT (it is written to a temporary
+    directory beside OUT and moved into place only when complete).
+
+diff MODEL [--frameworks pt,tf,flax]
+    Loads one checkpoint in each twin, runs the same inputs, and prints max-abs-diff per stage
+    (embeddings, each layer, pooler, each head output): where two frameworks start to diverge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bert_common.config import BertConfig
+from bert_common.files import resolve_model_dir
+from bert_common.heads import HEADS, get_head, head_of_checkpoint
+from conversion.canonical import fit_to_model, normalize_legacy_names
+from conversion.checkpoint import (
+    DISK_FORMATS,
+    FALLBACK_PATTERNS,
+    PRETRAINED_PATTERNS,
+    detect_format,
+    read_weights,
+    write_weights,
+)
+from conversion.names import TIED_DECODER_WEIGHT, WORD_EMBEDDINGS
+from conversion.shapes import model_shapes
+from conversion.verify import ATOL, FORMAT_TWIN, TWINS, compare_outputs, run_in, sample_inputs
+
+logger = logging.getLogger("bert_zoo")
+
+TARGET_FORMATS = ("safetensors", "pytorch", "tf-h5", "flax-msgpack")
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+PROGRESS_BYTES = 50 * 2**20
+
+
+class ConversionError(ValueError):
+    """A conversion that cannot be done as asked (bad input, config and weights that disagree)."""
+
+
+def add_convert_parsers(sub: Any) -> None:
+    """Register `convert` and `diff` on the `bert-zoo` sub-command parser."""
+    convert = sub.add_parser("convert", help="convert a checkpoint between formats, verified by default")
+    convert.add_argument("src", help="source directory or hub id")
+    convert.add_argument("out", help="output directory (must not exist, or be empty)")
+    convert.add_argument("--from", dest="from_format", default="auto", choices=("auto", *DISK_FORMATS))
+    convert.add_argument("--to", dest="to_format", default="safetensors", choices=TARGET_FORMATS)
+    convert.add_argument(
+        "--model-class", default=None, help=f"the head: one of {', '.join(HEADS)} (default: from the weights)"
+    )
+    convert.add_argument("--max-shard-size", default="5GB", help="safetensors shard size (default 5GB)")
+    convert.add_argument(
+        "--no-verify", action="store_true", help="skip loading both sides and comparing outputs"
+    )
+    convert.set_defaults(func=cmd_convert)
+
+    diff = sub.add_parser("diff", help="where do the frameworks diverge on one checkpoint")
+    diff.add_argument("model", help="directory or hub id")
+    diff.add_argument("--frameworks", default="pt,tf,flax", help="comma-separated subset of pt,tf,flax")
+    diff.add_argument("--model-class", default=None, help="the head to compare (default: from the weights)")
+    diff.set_defaults(func=cmd_diff)
+
+
+# ------------------------------------------------------------------------------------------ convert
+
+
+class _ProgressState(Mapping[str, np.ndarray]):
+    """A read-only view of the weights that advances a progress bar (by bytes) as writers read it."""
+
+    def __init__(self, state: Mapping[str, np.ndarray], desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self._state = state
+        total = sum(v.nbytes for v in state.values())
+        self._bar = tqdm(
+            total=total,
+            desc=desc,
+            unit="B",
+            unit_scale=True,
+            disable=None if total > PROGRESS_BYTES else True,
+        )
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        value = self._state[key]
+        self._bar.update(value.nbytes)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _source_dir(src: str) -> Path:
+    return resolve_model_dir(src, allow_patterns=[*PRETRAINED_PATTERNS, *FALLBACK_PATTERNS, *TOKENIZER_FILES])
+
+
+def load_source(
+    src: str, from_format: str, model_class: str | None
+) -> tuple[Path, str, BertConfig, str, dict[str, np.ndarray], dict[str, Any]]:
+    """(directory, format, config, head, canonical weights fitted to the head, key report)."""
+    directory = _source_dir(src)
+    fmt = detect_format(directory) if from_format == "auto" else from_format
+    config = BertConfig.from_pretrained(directory)
+    skipped: list[str] = []
+    if fmt == "google-tf1":
+        from conversion.google_tf1 import find_tf1_checkpoint, read_google_tf1
+
+        prefix = find_tf1_checkpoint(directory)
+        if prefix is None:
+            raise ConversionError(f"{directory}: no Google TF1 checkpoint (bert_model.ckpt.index)")
+        state, skipped = read_google_tf1(prefix)
+        file_name = prefix.name
+    else:
+        state, file_name = read_weights(directory, fmt)
+    state, report = normalize_legacy_names(state)
+    head = get_head(model_class).name if model_class else head_of_checkpoint(set(state))
+    if fmt == "google-tf1" and "classifier.weight" in state:
+        # run_classifier checkpoints do not record the label count anywhere but in the matrix.
+        config.num_labels = int(state["classifier.weight"].shape[0])
+    expected = model_shapes(config, head)
+    if head == "BertModel" and not any(k.endswith("pooler.dense.weight") for k in state):
+        expected = {k: v for k, v in expected.items() if not k.startswith("pooler.")}
+    word = ("bert." if head != "BertModel" else "") + WORD_EMBEDDINGS
+    tied = (
+        {TIED_DECODER_WEIGHT: word}
+        if config.tie_word_embeddings and "cls.predictions." in get_head(head).head_prefixes
+        else {}
+    )
+    fitted, fit = fit_to_model(state, expected, tied=tied)
+    if fit.missing_keys:
+        raise ConversionError(
+            f"{file_name} lacks {len(fit.missing_keys)} weight(s) of {head}, e.g. {fit.missing_keys[:3]}; "
+            "a conversion never invents weights: pick the --model-class the checkpoint was saved from"
+        )
+    if fit.unexpected_keys:
+        raise ConversionError(
+            f"{file_name} holds {len(fit.unexpected_keys)} weight(s) that {head} does not have, e.g. "
+            f"{fit.unexpected_keys[:3]}; a conversion never drops weights silently: pick the matching --model-class"
+        )
+    key_report = {
+        "source": str(directory / file_name),
+        "format": fmt,
+        "head": head,
+        "tensors": len(fitted),
+        "renamed": {**report.renamed, **fit.renamed},
+        "dropped": {**report.dropped, **fit.dropped, **dict.fromkeys(skipped, "optimizer state")},
+    }
+    return directory, fmt, config, head, fitted, key_report
+
+
+def _print_key_report(report: Mapping[str, Any], out_format: str) -> None:
+    print(f"source:  {report['source']} ({report['format']}), head {report['head']}")
+    print(f"tensors: {report['tensors']} written as {out_format}")
+    dropped, renamed = report["dropped"], report["renamed"]
+    if dropped:
+        reasons: dict[str, list[str]] = {}
+        for name, reason in dropped.items():
+            reasons.setdefault(reason, []).append(name)
+        for reason, names in reasons.items():
+            shown = ", ".join(names[:4]) + (f", ... ({len(names)} in all)" if len(names) > 4 else "")
+            print(f"dropped: {shown} -- {reason}")
+    if renamed:
+        legacy = {k: v for k, v in renamed.items() if not (v == "bert." + k or k == "bert." + v)}
+        prefixed = len(renamed) - len(legacy)
+        for old, new in list(legacy.items())[:6]:
+            print(f"renamed: {old} -> {new}")
+        if len(legacy) > 6:
+            print(f"renamed: ... {len(legacy)} legacy names in all")
+        if prefixed:
+            print(f"renamed: {prefixed} names gained or lost the 'bert.' prefix")
+
+
+def _copy_tokenizer(src: Path, out: Path) -> list[str]:
+    copied = []
+    for name in TOKENIZER_FILES:
+        if (src / name).is_file():
+            shutil.copy2(src / name, out / name)
+            copied.append(name)
+    if "vocab.txt" in copied and "tokenizer_config.json" not in copied:
+        # A Google release: write the full tokenizer layout so every loader can use it.
+        from bert_common.tokenization_fast import BertTokenizerFast
+
+        cased = _vocab_is_cased(src / "vocab.txt")
+        BertTokenizerFast(vocab_file=str(src / "vocab.txt"), do_lower_case=not cased).save_pretrained(out)
+        copied = [n for n in TOKENIZER_FILES if (out / n).is_file()]
+    return copied
+
+
+def _vocab_is_cased(path: Path) -> bool:
+    """True when the vocabulary has upper-case word pieces (Google's cased releases)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        token = line.strip()
+        if token and not (token.startswith("[") and token.endswith("]")) and token != token.lower():
+            return True
+    return False
+
+
+def verify(
+    src: Path, src_format: str, out: Path, out_format: str, head: str, config: BertConfig
+) -> dict[str, float]:
+    """Max |source - result| per output field, each side run by the twin that reads its format."""
+    arrays = sample_inputs(config, head)
+    forward = {"output_hidden_states": True}
+    before, _ = run_in(FORMAT_TWIN[src_format], src, head, arrays, **forward)
+    after, _ = run_in(FORMAT_TWIN[out_format], out, head, arrays, **forward)
+    return compare_outputs(before, after)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    _quiet_loading(args)
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConversionError(f"output {out} already exists and is not an empty directory")
+    start = time.perf_counter()
+    src_dir, src_format, config, head, state, report = load_source(
+        args.src, args.from_format, args.model_class
+    )
+    if src_format == "google-tf1" and args.to_format == "google-tf1":
+        raise ConversionError("google-tf1 can only be read")
+    _print_key_report(report, args.to_format)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        saved = config.copy()
+        saved.architectures = [head]
+        saved.save_pretrained(tmp)
+        progress = _ProgressState(state, desc=f"writing {args.to_format}")
+        try:
+            files = write_weights(
+                progress, tmp, args.to_format, model_class=head, max_shard_size=args.max_shard_size
+            )
+        finally:
+            progress.close()
+        copied = _copy_tokenizer(src_dir, tmp)
+        print(
+            f"wrote:   config.json, {', '.join(f.name for f in files)}"
+            + (f", {', '.join(copied)}" if copied else "")
+        )
+        status = 0
+        if not args.no_verify:
+            diffs = verify(src_dir, src_format, tmp, args.to_format, head, config)
+            status = _print_verification(diffs, FORMAT_TWIN[src_format], FORMAT_TWIN[args.to_format])
+            if status:
+                raise _VerificationFailed()
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except _VerificationFailed:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"verification failed: nothing written to {out}", file=sys.stderr)
+        return 1
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(f"done in {time.perf_counter() - start:.1f}s: {out}")
+    return 0
+
+
+class _VerificationFailed(Exception):
+    pass
+
+
+def _print_verification(diffs: Mapping[str, float], before: str, after: str) -> int:
+    worst_name = max(diffs, key=diffs.get)
+    print(f"verify:  source in {before} vs result in {after}, max |diff| per output field:")
+    groups: dict[str, float] = {}
+    for name, value in diffs.items():
+        key = name.split(".")[0]
+        groups[key] = max(groups.get(key, 0.0), value)
+    for name, value in groups.items():
+        flag = "" if value <= ATOL else "   <-- above 1e-5"
+        print(f"  {name:<28} {value:.2e}{flag}")
+    if diffs[worst_name] > ATOL:
+        print(f"  worst: {worst_name} {diffs[worst_name]:.2e} > {ATOL:g}")
+        return 1
+    print(f"  all fields within {ATOL:g}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- diff
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    _quiet_loading(args)
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    unknown = [f for f in frameworks if f not in TWINS]
+    if unknown or len(frameworks) < 2:
+        raise ConversionError(
+            f"--frameworks needs two or more of {', '.join(TWINS)}, got {args.frameworks!r}"
+        )
+    directory, _fmt, config, head, _state, _report = load_source(args.model, "auto", args.model_class)
+    base_inputs = sample_inputs(config, "BertModel")
+    head_inputs = sample_inputs(config, head)
+    runs: dict[str, dict[str, np.ndarray]] = {}
+    for fw in frameworks:
+        base, _ = run_in(fw, directory, "BertModel", base_inputs, output_hidden_states=True)
+        flat = {k: v for k, v in base.items() if k.startswith("hidden_states.") or k == "pooler_output"}
+        if head != "BertModel":
+            out, _ = run_in(fw, directory, head, head_inputs)
+            flat.update({f"{head}.{k}": v for k, v in out.items()})
+        runs[fw] = flat
+    pairs = [(a, b) for i, a in enumerate(frameworks) for b in frameworks[i + 1 :]]
+    diffs = {pair: compare_outputs(runs[pair[0]], runs[pair[1]]) for pair in pairs}
+    labels = {"hidden_states.0": "embeddings"}
+    labels.update({f"hidden_states.{i}": f"layer {i - 1}" for i in range(1, config.num_hidden_layers + 1)})
+    labels["pooler_output"] = "pooler"
+    order = [k for k in labels if k in runs[frameworks[0]]] + sorted(
+        k for k in runs[frameworks[0]] if k not in labels
+    )
+    print(
+        f"{directory} as {head}: max |diff| per stage (fp32, {base_inputs['input_ids'].shape[0]} padded rows)"
+    )
+    header = f"| {'stage':<40} | " + " | ".join(f"{a}-{b:<6}" for a, b in pairs) + " |"
+    print(header)
+    print("|" + "-" * 42 + "|" + "|".join("-" * (len(a) + len(b) + 9) for a, b in pairs) + "|")
+    first_bad = None
+    for key in order:
+        cells = []
+        for pair in pairs:
+            value = diffs[pair][key]
+            cells.append(
+                f"{value:.2e}" + ("!" if value > ATOL else " ") + " " * (len(pair[0]) + len(pair[1]) - 1)
+            )
+            if value > ATOL and first_bad is None:
+                first_bad = (labels.get(key, key), pair)
+        print(f"| {labels.get(key, key):<40} | " + " | ".join(cells) + " |")
+    if first_bad:
+        print(f"first divergence above {ATOL:g}: {first_bad[0]} ({first_bad[1][0]} vs {first_bad[1][1]})")
+        return 1
+    print(f"all stages within {ATOL:g}")
+    return 0
+
+
+def _quiet_loading(args: argparse.Namespace) -> None:
+    """Loading reports go to the log; the commands print their own key report instead."""
+    if not getattr(args, "verbose", False):
+        logging.getLogger("bert_zoo").setLevel(logging.ERROR)

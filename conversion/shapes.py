@@ -1,0 +1,80 @@
+"""The canonical tensors a BERT model of a given config and head owns, with their shapes.
+
+This is what every twin builds, stated once without a framework, so the converter can check a checkpoint
+against its config before (or without) loading it anywhere. The twins' own parameter lists are tested to
+equal it.
+"""
+
+from __future__ import annotations
+
+from bert_common.config import BertConfig
+from bert_common.heads import get_head
+
+
+def _dense(prefix: str, n_out: int, n_in: int) -> dict[str, tuple[int, ...]]:
+    return {f"{prefix}.weight": (n_out, n_in), f"{prefix}.bias": (n_out,)}
+
+
+def _layer_norm(prefix: str, width: int) -> dict[str, tuple[int, ...]]:
+    return {f"{prefix}.weight": (width,), f"{prefix}.bias": (width,)}
+
+
+def _attention(prefix: str, config: BertConfig, heads: int) -> dict[str, tuple[int, ...]]:
+    H, D = config.hidden_size, config.attention_head_size
+    inner = heads * D  # pruned heads shrink the projections
+    shapes = {}
+    for name in ("query", "key", "value"):
+        shapes.update(_dense(f"{prefix}.self.{name}", inner, H))
+    if config.position_embedding_type in ("relative_key", "relative_key_query"):
+        shapes[f"{prefix}.self.distance_embedding.weight"] = (2 * config.max_position_embeddings - 1, D)
+    shapes.update(_dense(f"{prefix}.output.dense", H, inner))
+    shapes.update(_layer_norm(f"{prefix}.output.LayerNorm", H))
+    return shapes
+
+
+def base_model_shapes(config: BertConfig, *, pooler: bool = True) -> dict[str, tuple[int, ...]]:
+    """Canonical name -> shape for `BertModel` (no `bert.` prefix)."""
+    H, inner = config.hidden_size, config.intermediate_size
+    shapes: dict[str, tuple[int, ...]] = {
+        "embeddings.word_embeddings.weight": (config.vocab_size, H),
+        "embeddings.position_embeddings.weight": (config.max_position_embeddings, H),
+        "embeddings.token_type_embeddings.weight": (config.type_vocab_size, H),
+        **_layer_norm("embeddings.LayerNorm", H),
+    }
+    for i in range(config.num_hidden_layers):
+        layer = f"encoder.layer.{i}"
+        heads = config.num_attention_heads - len(config.pruned_heads.get(i, []))
+        shapes.update(_attention(f"{layer}.attention", config, heads))
+        if config.add_cross_attention:
+            shapes.update(_attention(f"{layer}.crossattention", config, config.num_attention_heads))
+        shapes.update(_dense(f"{layer}.intermediate.dense", inner, H))
+        shapes.update(_dense(f"{layer}.output.dense", H, inner))
+        shapes.update(_layer_norm(f"{layer}.output.LayerNorm", H))
+    if pooler:
+        shapes.update(_dense("pooler.dense", H, H))
+    return shapes
+
+
+def model_shapes(config: BertConfig, head: str) -> dict[str, tuple[int, ...]]:
+    """Canonical name -> shape of every weight the head model `head` owns (tied decoder excluded)."""
+    spec = get_head(head)
+    base = base_model_shapes(config, pooler=spec.pooler)
+    if spec.name == "BertModel":
+        return base
+    H, V = config.hidden_size, config.vocab_size
+    shapes = {f"bert.{name}": shape for name, shape in base.items()}
+    if "cls.predictions." in spec.head_prefixes:
+        shapes.update(_dense("cls.predictions.transform.dense", H, H))
+        shapes.update(_layer_norm("cls.predictions.transform.LayerNorm", H))
+        shapes["cls.predictions.bias"] = (V,)
+        if not config.tie_word_embeddings:
+            shapes["cls.predictions.decoder.weight"] = (V, H)
+    if "cls.seq_relationship." in spec.head_prefixes:
+        shapes.update(_dense("cls.seq_relationship", 2, H))
+    if spec.name in ("BertForSequenceClassification", "BertForTokenClassification"):
+        shapes.update(_dense("classifier", config.num_labels, H))
+    if spec.name == "BertForMultipleChoice":
+        shapes.update(_dense("classifier", 1, H))
+    if spec.name == "BertForQuestionAnswering":
+        shapes.update(_dense("qa_outputs", 2, H))
+    return shapes

@@ -1,0 +1,172 @@
+"""Running one checkpoint in several twins and measuring how far their outputs are apart.
+
+Every twin offers the same two functions in its `pipelines` module:
+
+    load_model(head, source) -> (model, config, loading_info)
+    run_numpy(model, arrays, **forward_kwargs) -> {field: numpy array or tuple of arrays}
+
+so the converter's verification and `bert-zoo diff` are written once, here, without importing any
+framework themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bert_common.config import BertConfig
+from bert_common.heads import get_head
+
+TWINS = ("pt", "tf", "flax")
+# Which twin reads a format natively: used to load the source and the result of a conversion.
+FORMAT_TWIN = {
+    "safetensors": "pt",
+    "pytorch": "pt",
+    "tf-h5": "tf",
+    "flax-msgpack": "flax",
+    "google-tf1": "tf",
+}
+ATOL = 1e-5
+
+
+def twin_module(name: str) -> Any:
+    """`bert_<name>.pipelines`, the numpy-facing side of a twin."""
+    if name not in TWINS:
+        raise ValueError(f"unknown framework {name!r}; choose from {', '.join(TWINS)}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return importlib.import_module(f"bert_{name}.pipelines")
+
+
+def sample_inputs(
+    config: BertConfig, head: str, *, batch: int = 2, length: int = 11, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Deterministic inputs for `head`: random ids, two token types, the second row right-padded.
+
+    Multiple choice gets [B, C=3, T] inputs; a decoder with cross-attention gets encoder states [B, 5, H].
+    """
+    rng = np.random.default_rng(seed)
+    length = min(length, config.max_position_embeddings)
+    low = min(5, config.vocab_size - 1)
+    ids = rng.integers(low, config.vocab_size, size=(batch, length), dtype=np.int64)
+    mask = np.ones((batch, length), dtype=np.int64)
+    if batch > 1 and length > 4:
+        mask[1, length - 3 :] = 0
+        ids[1, length - 3 :] = config.pad_token_id or 0
+    types = np.zeros((batch, length), dtype=np.int64)
+    if config.type_vocab_size > 1:
+        types[:, length // 2 :] = 1
+    arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    if get_head(head).name == "BertForMultipleChoice":
+        choices = 3
+        arrays = {k: np.repeat(v[:, None], choices, axis=1) for k, v in arrays.items()}
+        arrays["input_ids"][:, 1, 1] = low
+    if config.is_decoder and config.add_cross_attention:
+        arrays["encoder_hidden_states"] = rng.standard_normal((batch, 5, config.hidden_size)).astype(
+            np.float32
+        )
+        arrays["encoder_attention_mask"] = np.ones((batch, 5), dtype=np.int64)
+    return arrays
+
+
+def flatten_outputs(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """{field: array} with tuple fields spread out as `hidden_states.0`, `attentions.1`, ...;
+    the decoder cache is left out (it is compared through the logits it produces)."""
+    flat: dict[str, np.ndarray] = {}
+    for name, value in outputs.items():
+        if value is None or name == "past_key_values":
+            continue
+        if isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                flat[f"{name}.{i}"] = np.asarray(item, dtype=np.float64)
+        else:
+            flat[name] = np.asarray(value, dtype=np.float64)
+    return flat
+
+
+def compare_outputs(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Max |a - b| per field present in both; fields of one side only are an error."""
+    only = sorted(set(a) ^ set(b))
+    if only:
+        raise ValueError(f"the outputs do not have the same fields; only on one side: {only}")
+    diffs = {}
+    for name in a:
+        if a[name].shape != b[name].shape:
+            raise ValueError(
+                f"output {name!r} has shape {a[name].shape} on one side and {b[name].shape} on the other"
+            )
+        diffs[name] = float(np.max(np.abs(a[name] - b[name]))) if a[name].size else 0.0
+    return diffs
+
+
+def gpu_available(framework: str) -> bool:
+    """Whether `framework` sees a GPU (imports the framework)."""
+    if framework == "pt":
+        import torch
+
+        return torch.cuda.is_available()
+    if framework == "tf":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    import jax
+
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+@contextlib.contextmanager
+def _device_scope(framework: str, device: str):
+    """Run a twin on "cpu" or "gpu" with full fp32 matmuls (TF32 off; JAX "highest" is set by the twin)."""
+    if framework == "pt":
+        import torch
+
+        previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
+    elif framework == "tf":
+        import tensorflow as tf
+
+        previous = tf.config.experimental.tensor_float_32_execution_enabled()
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+        try:
+            with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
+                yield
+        finally:
+            tf.config.experimental.enable_tensor_float_32_execution(previous)
+    else:
+        import jax
+
+        with jax.default_device(jax.devices("gpu" if device == "gpu" else "cpu")[0]):
+            yield
+
+
+def run_in(
+    framework: str,
+    source: str | os.PathLike[str],
+    head: str,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    device: str = "cpu",
+    **forward: Any,
+) -> tuple[dict[str, np.ndarray], BertConfig]:
+    """Load `source` as `head` in `framework` on `device` ("cpu" or "gpu"), run `arrays`; returns
+    (flat outputs, config)."""
+    if device not in ("cpu", "gpu"):
+        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+    twin = twin_module(framework)
+    with _device_scope(framework, device):
+        model, config, _info = twin.load_model(head, os.fspath(source))
+        if framework == "pt" and device == "gpu":
+            model = model.to("cuda")
+        outputs = twin.run_numpy(model, dict(arrays), **forward)
+    return flatten_outputs(outputs), config
