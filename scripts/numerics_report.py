@@ -127,7 +127,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as root:
         results = run_grid(root, grid_cases(), progress=True, device=args.device)
     worst = max(results, key=lambda r: r.worst[1])
-    body = grid_tables(results) + [""] + reference_table(args.device)
+    body = [*grid_tables(results), "", *reference_table(args.device)]
     import jax
     import tensorflow as tf
     import torch
