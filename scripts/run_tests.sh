@@ -18,11 +18,14 @@ failed=()
 for entry in "${groups[@]}"; do
   name=${entry%%:*}
   paths=()
-  for p in ${entry#*:}; do [ -d "$p" ] && paths+=("$p"); done
-  if [ ${#paths[@]} -eq 0 ]; then
-    echo "== $name: no test directory, skipped"
-    continue
-  fi
+  for p in ${entry#*:}; do
+    if [ ! -d "$p" ]; then
+      echo "== $name: missing test directory $p"
+      failed+=("$name(missing $p)")
+      continue 2
+    fi
+    paths+=("$p")
+  done
   echo "== $name: ${paths[*]}"
   start=$(date +%s)
   "$PYTHON" -m pytest -q "${paths[@]}" "$@"
