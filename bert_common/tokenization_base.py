@@ -16,6 +16,7 @@ the fast one checks it before handing work to Rust. Its semantics are those of t
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import difflib
 import inspect
@@ -575,7 +576,7 @@ def clean_up_tokenization(text: str) -> str:
     )
 
 
-class TokenizerBase:
+class TokenizerBase(abc.ABC):
     """What BertTokenizer and BertTokenizerFast share: calling, decoding, special tokens, save/load.
 
     Subclasses set `self.options` (a TokenizerOptions) and implement the hooks `get_vocab`,
@@ -587,36 +588,43 @@ class TokenizerBase:
     options: TokenizerOptions
 
     # ---- hooks -------------------------------------------------------------------------------
+    @abc.abstractmethod
     def get_vocab(self) -> dict[str, int]:
         """The vocabulary as {token: id} (a copy)."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def vocab_size(self) -> int:
         """Number of entries of the WordPiece vocabulary."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _token_to_id(self, token: str) -> int | None:
-        raise NotImplementedError
+        """The id of `token`, or None when it is not in the vocabulary."""
 
+    @abc.abstractmethod
     def _id_to_token(self, index: int) -> str | None:
-        raise NotImplementedError
+        """The token of `index`, or None when the id is outside the vocabulary."""
 
+    @abc.abstractmethod
     def _tokenize(self, text: str, pair: str | None, add_special_tokens: bool) -> list[str]:
-        raise NotImplementedError
+        """The tokens of a text (and its pair), with the special tokens when asked."""
 
+    @abc.abstractmethod
     def _encode(self, inputs: list[Any], request: EncodeRequest) -> list[Any]:
-        raise NotImplementedError
+        """One encoding (ids, type ids, offsets, overflow, ...) per input, as `request` describes."""
 
+    @abc.abstractmethod
     def _decode(self, sequences: list[list[int]], skip_special_tokens: bool) -> list[str]:
-        raise NotImplementedError
+        """The text of each id sequence, before clean-up."""
 
+    @abc.abstractmethod
     def _backend_for_saving(self) -> Any:
-        raise NotImplementedError
+        """The `tokenizers.Tokenizer` whose JSON `save_pretrained` writes as tokenizer.json."""
 
     @classmethod
+    @abc.abstractmethod
     def _from_directory(cls, directory: Path, options: dict[str, Any]) -> TokenizerBase:
-        raise NotImplementedError
+        """A tokenizer built from the files of `directory` with the resolved `options`."""
 
     # ---- options as attributes ---------------------------------------------------------------
     @property

@@ -6,6 +6,8 @@ Fields left as None stay None (static structure); tuples of hidden states or att
 
 from __future__ import annotations
 
+import contextlib
+
 import jax
 
 from bert_common.outputs import OUTPUT_CLASSES, ModelOutput
@@ -13,10 +15,8 @@ from bert_common.outputs import OUTPUT_CLASSES, ModelOutput
 
 def register_output_class(cls: type[ModelOutput]) -> type[ModelOutput]:
     """Register `cls` with jax.tree_util (idempotent); returns `cls`."""
-    try:
+    with contextlib.suppress(ValueError):  # already registered, e.g. when this module is reloaded
         jax.tree_util.register_pytree_node(cls, lambda out: out.flatten(), cls.unflatten)
-    except ValueError:  # already registered, e.g. when this module is reloaded
-        pass
     return cls
 
 

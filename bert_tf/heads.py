@@ -174,7 +174,7 @@ class _TFBertHeadModel(TFBertPreTrainedModel):
         self.build_head()
 
     def build_head(self) -> None:
-        raise NotImplementedError
+        """Create the head's own variables; every head model below defines it."""
 
     def _word_embeddings(self) -> tf.Tensor:
         return self.bert.embeddings.word_embeddings.table

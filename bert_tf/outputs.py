@@ -7,6 +7,8 @@ result into KerasTensors. Registering the output dataclasses there lets `call` r
 
 from __future__ import annotations
 
+import contextlib
+
 import optree
 
 from bert_common.outputs import OUTPUT_CLASSES, ModelOutput
@@ -22,10 +24,8 @@ def _flatten(output: ModelOutput) -> tuple[tuple, tuple[str, ...]]:
 def register_output_classes() -> None:
     """Register every bert_common output class with Keras' tree utilities (idempotent)."""
     for cls in OUTPUT_CLASSES:
-        try:
+        with contextlib.suppress(ValueError):  # already registered (module reloaded)
             optree.register_pytree_node(cls, _flatten, cls.unflatten, namespace=KERAS_TREE_NAMESPACE)
-        except ValueError:  # already registered (module reloaded)
-            pass
 
 
 register_output_classes()

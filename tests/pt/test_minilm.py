@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bert_common.files import ModelNotFoundError, default_model_dir
+from bert_common.files import default_model_dir
 from bert_pt import BertForMaskedLM, BertModel
 from tests.helpers import ATOL, max_abs_diff, minilm_golden
 from tests.pt.utils import numpy, to
@@ -20,10 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def checkpoint():
-    try:
-        return default_model_dir()
-    except ModelNotFoundError as err:  # pragma: no cover - `make install` provides it
-        pytest.skip(str(err))
+    return default_model_dir()  # installed by `make install`; its absence is a failure
 
 
 @pytest.fixture(scope="module")
