@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from bert_common.config import BertConfig
-from bert_flax.embeddings import layer_norm, normal_init
+from bert_flax.embeddings import dense, layer_norm, normal_init
 
 
 def mask_to_bias(mask: jax.Array, dtype: Any) -> jax.Array:
@@ -67,17 +67,10 @@ class FlaxBertSelfAttention(nn.Module):
 
     def setup(self) -> None:
         c = self.config
-        dense = lambda: nn.Dense(  # noqa: E731
-            c.hidden_size,
-            kernel_init=normal_init(c),
-            dtype=self.dtype,
-            param_dtype=self.param_dtype,
-            precision=self.precision,
-        )
         # layers
-        self.query = dense()
-        self.key = dense()
-        self.value = dense()
+        self.query = dense(self, c.hidden_size)
+        self.key = dense(self, c.hidden_size)
+        self.value = dense(self, c.hidden_size)
         if self.position_embedding_type in ("relative_key", "relative_key_query"):
             self.distance_embedding = nn.Embed(
                 2 * c.max_position_embeddings - 1,
@@ -182,13 +175,7 @@ class FlaxBertSelfOutput(nn.Module):
 
     def setup(self) -> None:
         c = self.config
-        self.dense = nn.Dense(
-            c.hidden_size,
-            kernel_init=normal_init(c),
-            dtype=self.dtype,
-            param_dtype=self.param_dtype,
-            precision=self.precision,
-        )
+        self.dense = dense(self, c.hidden_size)
         self.LayerNorm = layer_norm(c, self.dtype, self.param_dtype)
         self.dropout = nn.Dropout(rate=c.hidden_dropout_prob)
 

@@ -32,6 +32,18 @@ def word_embedding_init(config: BertConfig) -> nn.initializers.Initializer:
     return init
 
 
+def dense(module: nn.Module, features: int, use_bias: bool = True) -> nn.Dense:
+    """The Dense layer every BERT block uses, with the module's config init, dtypes and precision."""
+    return nn.Dense(
+        features,
+        use_bias=use_bias,
+        kernel_init=normal_init(module.config),
+        dtype=module.dtype,
+        param_dtype=module.param_dtype,
+        precision=module.precision,
+    )
+
+
 def layer_norm(config: BertConfig, dtype: Any, param_dtype: Any) -> nn.LayerNorm:
     """LayerNorm with the config's eps and the two-pass variance E[(x - mean)^2] of the other twins."""
     return nn.LayerNorm(

@@ -31,23 +31,12 @@ from bert_common.outputs import (
     TokenClassifierOutput,
 )
 from bert_flax import losses
-from bert_flax.embeddings import layer_norm, normal_init
+from bert_flax.embeddings import dense, layer_norm
 from bert_flax.layers import get_activation
 from bert_flax.modeling import FlaxBertModule
 from bert_flax.pretrained import FlaxBertPreTrainedModel
 
 # ---------------------------------------------------------------------------------------- head parts
-
-
-def _dense(module: nn.Module, features: int, use_bias: bool = True) -> nn.Dense:
-    return nn.Dense(
-        features,
-        use_bias=use_bias,
-        kernel_init=normal_init(module.config),
-        dtype=module.dtype,
-        param_dtype=module.param_dtype,
-        precision=module.precision,
-    )
 
 
 class FlaxBertPredictionHeadTransform(nn.Module):
@@ -59,7 +48,7 @@ class FlaxBertPredictionHeadTransform(nn.Module):
     precision: Any = None
 
     def setup(self) -> None:
-        self.dense = _dense(self, self.config.hidden_size)
+        self.dense = dense(self, self.config.hidden_size)
         self.activation = get_activation(self.config.hidden_act)
         self.LayerNorm = layer_norm(self.config, self.dtype, self.param_dtype)
 
@@ -84,7 +73,7 @@ class FlaxBertLMPredictionHead(nn.Module):
             self.config, dtype=self.dtype, param_dtype=self.param_dtype, precision=self.precision
         )
         if not self.config.tie_word_embeddings:
-            self.decoder = _dense(self, self.config.vocab_size, use_bias=False)
+            self.decoder = dense(self, self.config.vocab_size, use_bias=False)
         self.bias = self.param("bias", nn.initializers.zeros, (self.config.vocab_size,), self.param_dtype)
 
     def __call__(self, hidden_states: jax.Array, shared_embedding: jax.Array | None = None) -> jax.Array:
@@ -126,7 +115,7 @@ class FlaxBertOnlyNSPHead(nn.Module):
     precision: Any = None
 
     def setup(self) -> None:
-        self.seq_relationship = _dense(self, 2)
+        self.seq_relationship = dense(self, 2)
 
     def __call__(self, pooled_output: jax.Array) -> jax.Array:
         return self.seq_relationship(pooled_output)
@@ -143,7 +132,7 @@ class FlaxBertPreTrainingHeads(nn.Module):
     def setup(self) -> None:
         kwargs = dict(dtype=self.dtype, param_dtype=self.param_dtype, precision=self.precision)
         self.predictions = FlaxBertLMPredictionHead(self.config, **kwargs)
-        self.seq_relationship = _dense(self, 2)
+        self.seq_relationship = dense(self, 2)
 
     def __call__(
         self, hidden_states: jax.Array, pooled_output: jax.Array, shared_embedding: jax.Array | None = None
@@ -274,7 +263,7 @@ class FlaxBertForSequenceClassificationModule(_FlaxBertHeadModule):
     def setup(self) -> None:
         self.bert = self._bert()
         self.dropout = self._classifier_dropout()
-        self.classifier = _dense(self, self.config.num_labels)
+        self.classifier = dense(self, self.config.num_labels)
 
     def __call__(
         self, input_ids: jax.Array | None, *args: Any, deterministic: bool = True, **kwargs: Any
@@ -294,7 +283,7 @@ class FlaxBertForMultipleChoiceModule(_FlaxBertHeadModule):
     def setup(self) -> None:
         self.bert = self._bert()
         self.dropout = self._classifier_dropout()
-        self.classifier = _dense(self, 1)
+        self.classifier = dense(self, 1)
 
     def __call__(
         self,
@@ -338,7 +327,7 @@ class FlaxBertForTokenClassificationModule(_FlaxBertHeadModule):
     def setup(self) -> None:
         self.bert = self._bert()
         self.dropout = self._classifier_dropout()
-        self.classifier = _dense(self, self.config.num_labels)
+        self.classifier = dense(self, self.config.num_labels)
 
     def __call__(
         self, input_ids: jax.Array | None, *args: Any, deterministic: bool = True, **kwargs: Any
@@ -357,7 +346,7 @@ class FlaxBertForQuestionAnsweringModule(_FlaxBertHeadModule):
 
     def setup(self) -> None:
         self.bert = self._bert()
-        self.qa_outputs = _dense(self, 2)
+        self.qa_outputs = dense(self, 2)
 
     def __call__(
         self, input_ids: jax.Array | None, *args: Any, **kwargs: Any

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from bert_common.config import BertConfig
 from bert_flax.attention import FlaxBertAttention
-from bert_flax.embeddings import layer_norm, normal_init
+from bert_flax.embeddings import dense, layer_norm
 
 
 def _quick_gelu(x: jax.Array) -> jax.Array:
@@ -56,16 +56,6 @@ def get_activation(name: str) -> Callable[[jax.Array], jax.Array]:
     return ACT2FN[name]
 
 
-def _dense(module: nn.Module, features: int) -> nn.Dense:
-    return nn.Dense(
-        features,
-        kernel_init=normal_init(module.config),
-        dtype=module.dtype,
-        param_dtype=module.param_dtype,
-        precision=module.precision,
-    )
-
-
 class FlaxBertIntermediate(nn.Module):
     """act(dense(x)): the feed-forward expansion [B, T, H] -> [B, T, I]."""
 
@@ -75,7 +65,7 @@ class FlaxBertIntermediate(nn.Module):
     precision: Any = None
 
     def setup(self) -> None:
-        self.dense = _dense(self, self.config.intermediate_size)
+        self.dense = dense(self, self.config.intermediate_size)
         self.activation = get_activation(self.config.hidden_act)
 
     def __call__(self, hidden_states: jax.Array) -> jax.Array:
@@ -91,7 +81,7 @@ class FlaxBertOutput(nn.Module):
     precision: Any = None
 
     def setup(self) -> None:
-        self.dense = _dense(self, self.config.hidden_size)
+        self.dense = dense(self, self.config.hidden_size)
         self.LayerNorm = layer_norm(self.config, self.dtype, self.param_dtype)
         self.dropout = nn.Dropout(rate=self.config.hidden_dropout_prob)
 
@@ -280,7 +270,7 @@ class FlaxBertPooler(nn.Module):
     precision: Any = None
 
     def setup(self) -> None:
-        self.dense = _dense(self, self.config.hidden_size)
+        self.dense = dense(self, self.config.hidden_size)
 
     def __call__(self, hidden_states: jax.Array) -> jax.Array:
         return jnp.tanh(self.dense(hidden_states[:, 0]))
