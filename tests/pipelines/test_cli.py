@@ -98,3 +98,43 @@ def test_model_directory_without_weights(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     result = bert_zoo("run", "--task", "feature-extraction", "--model", str(tmp_path), "x")
     assert result.returncode == 2 and "no model weights found" in result.stderr
+
+
+def test_run_with_each_framework_gives_the_same_embedding():
+    outputs = {}
+    for framework in ("tf", "flax"):
+        result = bert_zoo(
+            "run",
+            "--task",
+            "feature-extraction",
+            "--pooling",
+            "mean",
+            "--framework",
+            framework,
+            MINILM_SENTENCES[0],
+        )
+        assert result.returncode == 0, result.stderr
+        outputs[framework] = np.array(json.loads(result.stdout)["output"])
+    golden = minilm_golden()["mean_pooled"][0]
+    for framework, vector in outputs.items():
+        assert float(np.max(np.abs(vector - golden))) <= 1e-5, framework
+
+
+def test_demo_ranks_sentences_and_reports_the_twins_difference(capsys):
+    from bert_common.cli import main
+
+    assert main(["demo"]) == 0
+    text = capsys.readouterr().out
+    ranking = [
+        line.split(None, 2)[2]
+        for line in text.splitlines()
+        if line.strip()[:2] in {f"{i}." for i in range(1, 9)}
+    ]
+    assert len(ranking) == 8
+    assert set(ranking[:2]) == {
+        "A man is riding a horse.",
+        "A man is riding a white horse on an enclosed ground.",
+    }
+    for pair in ("pt vs tf", "pt vs flax", "tf vs flax"):
+        assert pair in text
+    assert "within the 1e-5 contract" in text
