@@ -140,3 +140,21 @@ def test_real_checkpoint_reads_all_tensors():
     config, state, _ = load_pretrained(default_model_dir())
     assert len(state) == 104
     assert state["embeddings.word_embeddings.weight"].shape == (config.vocab_size, config.hidden_size)
+
+
+def test_hub_id_loads_from_a_prefilled_cache_offline(tmp_path, monkeypatch):
+    """A model that huggingface_hub downloaded earlier loads by its hub id with the network off."""
+    import shutil
+
+    from tests.common.test_files import make_hub_cache
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    snapshot = make_hub_cache(tmp_path, "org/tiny-bert", {})
+    source = default_model_dir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(source / name, snapshot / name)
+    config, state, where = load_pretrained("org/tiny-bert", cache_dir=tmp_path)
+    assert config.hidden_size == 384 and len(state) == 104
+    assert where.startswith(str(snapshot))
+    with pytest.raises(ModelNotFoundError, match="'org/other' is not in the local hub cache"):
+        load_pretrained("org/other", cache_dir=tmp_path)
