@@ -222,3 +222,47 @@ OUTPUT_CLASSES: tuple[type[ModelOutput], ...] = (
     TokenClassifierOutput,
     QuestionAnsweringModelOutput,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFlags:
+    """The output switches of one model call, after defaults from the config were applied."""
+
+    output_attentions: bool
+    output_hidden_states: bool
+    use_cache: bool
+    return_dict: bool
+
+
+def resolve_output_flags(
+    config: Any,
+    *,
+    output_attentions: bool | None = None,
+    output_hidden_states: bool | None = None,
+    use_cache: bool | None = None,
+    return_dict: bool | None = None,
+) -> OutputFlags:
+    """Fill the call's output switches from `config` (a BertConfig) where they are None.
+
+    use_cache is False for a model that is not a decoder (`config.is_decoder`), whatever was asked:
+    only decoders keep a cache, as in Transformers.
+    """
+
+    def pick(value: bool | None, default: bool) -> bool:
+        return bool(default) if value is None else bool(value)
+
+    return OutputFlags(
+        output_attentions=pick(output_attentions, config.output_attentions),
+        output_hidden_states=pick(output_hidden_states, config.output_hidden_states),
+        use_cache=pick(use_cache, config.use_cache) if config.is_decoder else False,
+        return_dict=pick(return_dict, config.return_dict),
+    )
+
+
+def finish_output(
+    output: ModelOutput, return_dict: bool | None, config: Any
+) -> ModelOutput | tuple[Any, ...]:
+    """`output`, or with return_dict=False (default `config.return_dict`) its tuple of the fields that
+    are not None, `loss` first when present (Transformers' tuple positions)."""
+    return_dict = config.return_dict if return_dict is None else return_dict
+    return output if return_dict else output.to_tuple()

@@ -7,8 +7,12 @@ equal it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bert_common.config import BertConfig
 from bert_common.heads import get_head
+from conversion.canonical import word_embeddings_name
+from conversion.names import TIED_DECODER_WEIGHT
 
 
 def _dense(prefix: str, n_out: int, n_in: int) -> dict[str, tuple[int, ...]]:
@@ -78,3 +82,16 @@ def model_shapes(config: BertConfig, head: str) -> dict[str, tuple[int, ...]]:
     if spec.name == "BertForQuestionAnswering":
         shapes.update(_dense("qa_outputs", 2, H))
     return shapes
+
+
+def tied_weights(head: str, config: BertConfig, expected: Collection[str]) -> dict[str, str]:
+    """The tied-decoder rule, for every twin: canonical name -> the weight it is tied to.
+
+    A head that scores the vocabulary with `cls.predictions.decoder` (pretraining, masked and causal LM)
+    shares that matrix with the word embeddings when `config.tie_word_embeddings` (Transformers'
+    default), so a checkpoint's copy of it is dropped on loading and it is never written.
+    expected: the model's canonical names (to spell the word-embedding name with or without `bert.`).
+    """
+    if get_head(head).tied_decoder and config.tie_word_embeddings:
+        return {TIED_DECODER_WEIGHT: word_embeddings_name(expected)}
+    return {}
