@@ -20,9 +20,7 @@ from bert_common.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from bert_common.tokenization import BertTokenizer
-from bert_common.tokenization_base import BatchEncoding
-from bert_common.tokenization_fast import BertTokenizerFast
+from bert_common.tokenization import BatchEncoding, BertTokenizer, BertTokenizerFast
 
 __version__ = "0.1.0"
 

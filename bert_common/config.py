@@ -1,10 +1,12 @@
 """BertConfig: the framework-neutral description of a BERT model.
 
 One object is shared by the three twins. It reads the `config.json` that Hugging Face Transformers writes
-and the `bert_config.json` of Google's original checkpoints, validates every field when it is built, and
+and the `bert_config.json` of Google's original checkpoints (the same field names; the extra keys of the
+Chinese and multilingual releases are kept as extras), validates every field when it is built, and
 writes back a `config.json` that Transformers loads (`model_type: "bert"`). Keys it does not know, read
 from a file, are kept in `extra` and written back unchanged; unknown keyword arguments given in code are
-rejected, since there they are almost always typos.
+rejected, since there they are almost always typos. Files are found and read with `bert_common.files`;
+the label maps (`id2label`, `label2id`, `num_labels`) are resolved by `bert_common.config_labels`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from bert_common.config_labels import default_labels, resolve_labels
+from bert_common.files import find_model_file, make_save_directory, read_json_object
 
 CONFIG_NAME = "config.json"
 GOOGLE_CONFIG_NAME = "bert_config.json"
@@ -71,8 +76,6 @@ _DEFAULTS: dict[str, Any] = {
 _LABEL_FIELDS = ("num_labels", "id2label", "label2id")
 FIELDS: tuple[str, ...] = (*_DEFAULTS, *_LABEL_FIELDS)
 
-# Google's bert_config.json uses the same names for the fields it has; these extra keys of the Chinese
-# and multilingual releases carry no information the model needs and are kept as extras.
 _POSITIVE_INTS = (
     "vocab_size",
     "hidden_size",
@@ -166,7 +169,7 @@ class BertConfig:
         self.bos_token_id = bos_token_id
         self.eos_token_id = eos_token_id
         # task heads
-        self.id2label, self.label2id = _resolve_labels(num_labels, id2label, label2id)
+        self.id2label, self.label2id = resolve_labels(num_labels, id2label, label2id)
         self.problem_type = problem_type
         # forward() defaults
         self.output_attentions = output_attentions
@@ -190,8 +193,7 @@ class BertConfig:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"BertConfig.num_labels must be a positive int, got {value!r}")
         if value != self.num_labels:
-            self.id2label = {i: f"LABEL_{i}" for i in range(value)}
-            self.label2id = {label: i for i, label in self.id2label.items()}
+            self.id2label, self.label2id = default_labels(value)
 
     @property
     def attention_head_size(self) -> int:
@@ -294,19 +296,11 @@ class BertConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike[str], **overrides: Any) -> BertConfig:
-        """Read a Transformers `config.json` or a Google `bert_config.json`."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FileNotFoundError(f"config file not found: {path}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"config file {path} is not valid JSON: {err}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"config file {path} must hold a JSON object, found {type(data).__name__}")
-        return cls.from_dict(data, **overrides)
+        """Read a Transformers `config.json` or a Google `bert_config.json`; `overrides` win.
+
+        Raises FileNotFoundError for a missing file, ValueError for invalid JSON or an invalid field.
+        """
+        return cls.from_dict(read_json_object(path, "config file"), **overrides)
 
     @classmethod
     def from_pretrained(
@@ -322,24 +316,17 @@ class BertConfig:
         """Load from a directory, a config file, or a hub id (through the hub cache).
 
         A directory may hold `config.json` (Transformers) or `bert_config.json` (Google).
+        Raises FileNotFoundError when it holds neither, ModelNotFoundError for an unknown path or hub id.
         """
-        from bert_common.files import resolve_model_dir
-
-        path = Path(name_or_path)
-        if path.is_file():
-            return cls.from_json_file(path, **overrides)
-        directory = resolve_model_dir(
+        path = find_model_file(
             name_or_path,
-            allow_patterns=[CONFIG_NAME, GOOGLE_CONFIG_NAME],
+            (CONFIG_NAME, GOOGLE_CONFIG_NAME),
             revision=revision,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
             token=token,
         )
-        for name in (CONFIG_NAME, GOOGLE_CONFIG_NAME):
-            if (directory / name).is_file():
-                return cls.from_json_file(directory / name, **overrides)
-        raise FileNotFoundError(f"{name_or_path}: no {CONFIG_NAME} or {GOOGLE_CONFIG_NAME} in {directory}")
+        return cls.from_json_file(path, **overrides)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, then the extras read from file; `model_type` is always "bert"."""
@@ -363,15 +350,15 @@ class BertConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path: str | os.PathLike[str]) -> None:
+        """Write `to_json_string()` to the file `path`."""
         Path(path).write_text(self.to_json_string(), encoding="utf-8")
 
     def save_pretrained(self, save_directory: str | os.PathLike[str]) -> Path:
-        """Write `config.json` into `save_directory` (created if needed); returns the file's path."""
-        directory = Path(save_directory)
-        if directory.exists() and not directory.is_dir():
-            raise NotADirectoryError(f"save_pretrained needs a directory, {directory} is a file")
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / CONFIG_NAME
+        """Write `config.json` into `save_directory` (created if needed); returns the file's path.
+
+        Raises NotADirectoryError when `save_directory` is a file.
+        """
+        path = make_save_directory(save_directory, "save_pretrained") / CONFIG_NAME
         self.to_json_file(path)
         return path
 
@@ -409,49 +396,3 @@ def _unknown_keys_message(kwargs: Mapping[str, Any]) -> str:
         f"unknown BertConfig argument(s): {', '.join(parts)}. "
         "Keys read from a config file are kept as extras; use BertConfig.from_dict to keep them."
     )
-
-
-def _resolve_labels(
-    num_labels: int | None,
-    id2label: Mapping[int | str, str] | None,
-    label2id: Mapping[str, int | str] | None,
-) -> tuple[dict[int, str], dict[str, int]]:
-    """Return consistent `id2label` (int keys) and `label2id`; raise if the three disagree."""
-    if num_labels is not None and (
-        not isinstance(num_labels, int) or isinstance(num_labels, bool) or num_labels < 1
-    ):
-        raise ValueError(f"BertConfig.num_labels must be a positive int, got {num_labels!r}")
-    if id2label is not None:
-        try:
-            id2label = {int(k): str(v) for k, v in id2label.items()}
-        except (TypeError, ValueError, AttributeError):
-            raise ValueError(f"BertConfig.id2label must map integer ids to names, got {id2label!r}") from None
-        if sorted(id2label) != list(range(len(id2label))):
-            raise ValueError(
-                f"BertConfig.id2label keys must be 0..{len(id2label) - 1}, got {sorted(id2label)}"
-            )
-        if num_labels is not None and num_labels != len(id2label):
-            raise ValueError(f"BertConfig.num_labels={num_labels} but id2label has {len(id2label)} entries")
-    elif label2id is not None:
-        try:
-            id2label = {int(i): str(label) for label, i in label2id.items()}
-        except (TypeError, ValueError, AttributeError):
-            raise ValueError(f"BertConfig.label2id must map names to integer ids, got {label2id!r}") from None
-        if num_labels is not None and num_labels != len(id2label):
-            raise ValueError(f"BertConfig.num_labels={num_labels} but label2id has {len(label2id)} entries")
-    else:
-        id2label = {i: f"LABEL_{i}" for i in range(2 if num_labels is None else num_labels)}
-    if not id2label:
-        raise ValueError("BertConfig needs at least one label")
-    if label2id is None:
-        label2id = {label: i for i, label in id2label.items()}
-    else:
-        try:
-            label2id = {str(k): int(v) for k, v in label2id.items()}
-        except (TypeError, ValueError, AttributeError):
-            raise ValueError(f"BertConfig.label2id must map names to integer ids, got {label2id!r}") from None
-        if sorted(label2id.values()) != sorted(id2label):
-            raise ValueError(
-                f"BertConfig.label2id ids {sorted(label2id.values())} do not match id2label ids {sorted(id2label)}"
-            )
-    return dict(sorted(id2label.items())), label2id

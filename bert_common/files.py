@@ -1,19 +1,26 @@
-"""Finding checkpoint files: a local directory, a hub id through the huggingface_hub cache, or the
-embedded default model.
+"""Finding and writing checkpoint files: a local directory, a hub id through the huggingface_hub cache,
+or the embedded default model.
 
-Every loader in bert-zoo turns its `name_or_path` into a local directory with `resolve_model_dir` and
-reads files from there. Hub ids go through `huggingface_hub.snapshot_download`, which downloads (with a
-progress bar) only the files a loader asks for and reuses its cache. With `local_files_only=True` or
-`HF_HUB_OFFLINE=1` only the cache is used, and a model that is not cached gives an error naming the id.
+Every loader in bert-zoo turns its `name_or_path` into a local directory with `resolve_model_dir` (or
+a file with `find_model_file`) and reads files from there. Hub ids go through
+`huggingface_hub.snapshot_download`, which downloads (with a progress bar) only the files a loader asks
+for and reuses its cache. With `local_files_only=True` or `HF_HUB_OFFLINE=1` only the cache is used,
+and a model that is not cached gives an error naming the id.
+
+The small JSON and directory helpers the config and the tokenizers share live here too:
+`read_json_object` (errors that name the file) and `make_save_directory` (what every
+`save_pretrained` checks first).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger("bert_zoo")
 
@@ -140,3 +147,75 @@ def require_file(directory: Path, name: str, what: str = "file") -> Path:
         present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
         raise ModelNotFoundError(f"{directory}: missing {what} {name!r} (the directory holds {present})")
     return path
+
+
+def find_model_file(
+    name_or_path: str | os.PathLike[str],
+    names: Sequence[str],
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> Path:
+    """The file `name_or_path` itself, or the first of `names` in the model directory it resolves to.
+
+    name_or_path: a file, a directory, or a hub id (only `names` are fetched from the hub).
+    names: file names to look for, in order of preference (e.g. config.json, bert_config.json).
+    revision / cache_dir / local_files_only / token: as in `resolve_model_dir`.
+
+    Raises FileNotFoundError when the directory holds none of `names`, ModelNotFoundError when
+    `name_or_path` is neither a file, a directory nor a reachable hub id.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    directory = resolve_model_dir(
+        name_or_path,
+        allow_patterns=list(names),
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        token=token,
+    )
+    for name in names:
+        if (directory / name).is_file():
+            return directory / name
+    raise FileNotFoundError(f"{name_or_path}: no {' or '.join(names)} in {directory}")
+
+
+def read_json_object(path: str | os.PathLike[str], what: str | None = None) -> dict[str, Any]:
+    """The JSON object held by the file `path`, with errors naming the file.
+
+    what: what the file is ("config file"), to start the error messages with; None names the path only.
+
+    Raises FileNotFoundError for a missing file, ValueError for invalid JSON or a JSON value that is
+    not an object.
+    """
+    path = Path(path)
+    label = f"{what} {path}" if what else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what or 'file'} not found: {path}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{label} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{label} must hold a JSON object, found {type(data).__name__}")
+    return data
+
+
+def make_save_directory(save_directory: str | os.PathLike[str], caller: str = "save_pretrained") -> Path:
+    """`save_directory` as a Path, created (with its parents) when missing.
+
+    caller: the method name the error message gives ("save_pretrained", "save_vocabulary").
+
+    Raises NotADirectoryError when `save_directory` is an existing file.
+    """
+    directory = Path(save_directory)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"{caller} needs a directory, {directory} is a file")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory

@@ -15,17 +15,23 @@ model can take raw strings. The steps mirror the Rust library one for one:
 
 Steps 2-3 use RE2 character classes and ICU (NFD, lowercasing), whose Unicode versions differ from
 the tables compiled into `tokenizers`; bert_tf.unicode_tables lists every code point where the two
-disagree (found by running all of Unicode through both), and the steps below correct for them, so the
+disagree (found by running all of Unicode through both), and the steps correct for them, so the
 ids agree on every code point.
 
-Shape legend: B = batch, T = padded length, (T) = a ragged dimension.
+This file is the Keras layer; the TensorFlow operations of the steps (and the RE2 classes, built from
+`bert_common.tokenization.chars`) are in `bert_tf.tokenizer_ops`, and reading the constructor's
+arguments from tokenizer files or other tokenizers is `bert_tf.tokenizer_settings`.
+
+Shape legend: B = batch, T = tokens (the padded length; (T) = ragged). Other ragged dimensions are
+named in full: [B, (segments)] for the added tokens and the text between them, [segments, (words)],
+[segments, (words), (pieces)].
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,45 +39,15 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from bert_common.files import resolve_model_dir
-from bert_tf import unicode_tables as tables
+from bert_common.tokenization.files import resolve_tokenizer_dir
+from bert_tf import tokenizer_ops as ops
+from bert_tf.tokenizer_settings import (
+    settings_from_directory,
+    settings_from_tokenizer,
+    settings_from_tokenizer_json,
+)
 
-TOKENIZER_FILE = "tokenizer.json"
-VOCAB_FILE = "vocab.txt"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
-
-
-def _ranges(*pairs: tuple[int, int] | int) -> str:
-    """An RE2 character-class body for code points and inclusive (low, high) ranges."""
-    parts = []
-    for item in pairs:
-        low, high = (item, item) if isinstance(item, int) else item
-        parts.append(f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}")
-    return "".join(parts)
-
-
-# Rust `char::is_whitespace` (Unicode White_Space), which BertNormalizer and BertPreTokenizer use.
-WHITESPACE = _ranges(
-    (0x09, 0x0D), 0x20, 0x85, 0xA0, 0x1680, (0x2000, 0x200A), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000
-)
-# Control characters removed by clean_text: general category Cc except \t \n \r.
-CONTROL = _ranges((0x00, 0x08), 0x0B, 0x0C, (0x0E, 0x1F), (0x7F, 0x9F))
-# CJK ideographs padded with spaces. `tokenizers` has 0x2B920 where BERT's Python code has 0x2B820.
-CJK = _ranges(
-    (0x4E00, 0x9FFF),
-    (0x3400, 0x4DBF),
-    (0x20000, 0x2A6DF),
-    (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F),
-    (0x2B920, 0x2CEAF),
-    (0xF900, 0xFAFF),
-    (0x2F800, 0x2FA1F),
-)
-# ASCII punctuation and symbols, all split by BertPreTokenizer (Rust `is_ascii_punctuation`).
-ASCII_PUNCTUATION = _ranges((0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E))
 
 
 @keras.saving.register_keras_serializable(package="bert_zoo")
@@ -120,9 +96,9 @@ class TFBertTokenizer(keras.layers.Layer):
         self.clean_text = bool(clean_text)
         self.cls_token, self.sep_token, self.pad_token = cls_token, sep_token, pad_token
         self.unk_token, self.mask_token = unk_token, mask_token
-        self.padding = _check_padding(padding)
+        self.padding = ops.check_padding(padding)
         self.truncation = bool(truncation)
-        self.max_length = _check_max_length(max_length)
+        self.max_length = ops.check_max_length(max_length)
         self.pad_to_multiple_of = pad_to_multiple_of
         self.return_token_type_ids = return_token_type_ids
         self.return_attention_mask = return_attention_mask
@@ -150,7 +126,7 @@ class TFBertTokenizer(keras.layers.Layer):
 
         # Longest first, so that RE2's leftmost-first alternation picks the longest token at a position.
         ordered = sorted(self.added_tokens, key=len, reverse=True)
-        self._added_pattern = "|".join(_re2_escape(t) for t in ordered) if ordered else None
+        self._added_pattern = "|".join(ops.re2_escape(t) for t in ordered) if ordered else None
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=self.vocab_list,
             suffix_indicator=continuing_subword_prefix,
@@ -180,15 +156,10 @@ class TFBertTokenizer(keras.layers.Layer):
 
         kwargs override what the files say (e.g. max_length=128, padding="max_length").
         """
-        directory = resolve_model_dir(
-            pretrained_model_name_or_path,
-            allow_patterns=[TOKENIZER_FILE, VOCAB_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE],
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
+        directory = resolve_tokenizer_dir(
+            pretrained_model_name_or_path, revision, cache_dir, local_files_only, token
         )
-        settings = _settings_from_directory(Path(directory))
+        settings = settings_from_directory(Path(directory))
         return cls(**{**settings, **kwargs})
 
     @classmethod
@@ -197,7 +168,7 @@ class TFBertTokenizer(keras.layers.Layer):
         text = str(path_or_json)
         if not text.lstrip().startswith("{"):
             text = Path(path_or_json).read_text(encoding="utf-8")
-        return cls(**{**_settings_from_tokenizer_json(json.loads(text)), **kwargs})
+        return cls(**{**settings_from_tokenizer_json(json.loads(text)), **kwargs})
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any, **kwargs: Any) -> TFBertTokenizer:
@@ -207,62 +178,20 @@ class TFBertTokenizer(keras.layers.Layer):
         holds every setting; others through `get_vocab()` and their `do_lower_case`,
         `strip_accents`, `tokenize_chinese_chars` and special-token attributes.
         """
-        backend = getattr(tokenizer, "backend_tokenizer", None) or getattr(tokenizer, "_tokenizer", None)
-        if backend is None and hasattr(tokenizer, "to_str"):
-            backend = tokenizer
-        if backend is not None and hasattr(backend, "to_str"):
-            settings = _settings_from_tokenizer_json(json.loads(backend.to_str()))
-            max_length = getattr(tokenizer, "model_max_length", None)
-            if isinstance(max_length, int) and max_length < 1_000_000:
-                settings["max_length"] = max_length
-            return cls(**{**settings, **kwargs})
-        if not hasattr(tokenizer, "get_vocab"):
-            raise TypeError(
-                f"cannot read a vocabulary from {type(tokenizer).__name__}; expected a BERT tokenizer"
-            )
-        vocab = tokenizer.get_vocab()
-        settings: dict[str, Any] = {"vocab_list": _vocab_list(vocab)}
-        for name in ("do_lower_case", "strip_accents", "tokenize_chinese_chars"):
-            if hasattr(tokenizer, name):
-                settings[name] = getattr(tokenizer, name)
-        for name in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token"):
-            value = getattr(tokenizer, name, None)
-            if value is not None:
-                settings[name] = str(value)
-        max_length = getattr(tokenizer, "model_max_length", None)
-        if isinstance(max_length, int) and max_length < 1_000_000:
-            settings["max_length"] = max_length
-        return cls(**{**settings, **kwargs})
+        return cls(**{**settings_from_tokenizer(tokenizer), **kwargs})
 
     # ------------------------------------------------------------------ graph pieces
 
     def normalize(self, text: tf.Tensor) -> tf.Tensor:
         """BertNormalizer on a string tensor of any shape (no special-token handling)."""
-        if self.clean_text:
-            text = tf.strings.regex_replace(text, f"[{CONTROL}\\x{{FFFD}}\\p{{Co}}{_CONTROL_EXTRA}]", "")
-            text = tf.strings.regex_replace(text, f"[^\\P{{Cf}}{_FORMAT_KEPT}]", "")
-            text = tf.strings.regex_replace(text, f"[{WHITESPACE}]", " ")
-        if self.tokenize_chinese_chars:
-            text = tf.strings.regex_replace(text, f"([{CJK}])", r" \1 ")
         strip_accents = self.do_lower_case if self.strip_accents is None else self.strip_accents
-        if strip_accents:
-            # Characters that `tokenizers` does not decompose wait out NFD as private-use placeholders.
-            text = _map_code_points(text, _NFD_PROTECT)
-            text = tf_text.normalize_utf8(text, "NFD")
-            text = tf.strings.regex_replace(text, f"[^\\P{{Mn}}{_MARKS_KEPT}]", "")
-            if _MARKS_EXTRA:
-                text = tf.strings.regex_replace(text, f"[{_MARKS_EXTRA}]", "")
-            text = _map_code_points(text, _NFD_RESTORE)
-        if self.do_lower_case:
-            # Rust lowercases per character (a final capital sigma gives "σ", where ICU gives "ς") and
-            # knows letters that TensorFlow's ICU does not: map those first, then ICU does the rest.
-            text = _map_code_points(text, _LOWERCASE_FIRST)
-            text = tf.strings.lower(text, encoding="utf-8")
-        return text
+        return ops.normalize(
+            text, self.clean_text, self.tokenize_chinese_chars, strip_accents, self.do_lower_case
+        )
 
     def pre_tokenize(self, text: tf.Tensor) -> tf.RaggedTensor:
-        """BertPreTokenizer: [N] strings -> [N, (W)] words (whitespace dropped, punctuation kept)."""
-        return tf_text.regex_split(text, f"[{WHITESPACE}]|{_PUNCTUATION}", _PUNCTUATION)
+        """BertPreTokenizer: [strings] -> [strings, (words)] (whitespace dropped, punctuation kept)."""
+        return ops.pre_tokenize(text)
 
     def tokenize(self, text: Any) -> tf.RaggedTensor:
         """Word-piece ids without special tokens: [B] strings -> [B, (T)] int64."""
@@ -271,21 +200,21 @@ class TFBertTokenizer(keras.layers.Layer):
         # NUL becomes U+FFFD here (with clean_text=False, NUL is not supported).
         text = tf.strings.regex_replace(text, "\\x00", "\ufffd")
         if self._added_pattern is not None:
-            segments = tf_text.regex_split(text, self._added_pattern, self._added_pattern)  # [B, (S)]
+            segments = tf_text.regex_split(text, self._added_pattern, self._added_pattern)  # [B, (segments)]
         else:
             segments = tf.RaggedTensor.from_tensor(text[:, tf.newaxis])
-        flat = segments.flat_values  # [N]
+        flat = segments.flat_values  # [segments]
         if self._added_pattern is not None:
             is_added = tf.strings.regex_full_match(flat, self._added_pattern)
         else:
             is_added = tf.zeros_like(flat, dtype=tf.bool)
-        words = self.pre_tokenize(self.normalize(tf.where(is_added, "", flat)))  # [N, (W)]
+        words = self.pre_tokenize(self.normalize(tf.where(is_added, "", flat)))  # [segments, (words)]
         too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > self.max_input_chars_per_word
         words = words.with_flat_values(tf.where(too_long, self.unk_token, words.flat_values))
         added = tf.RaggedTensor.from_row_lengths(tf.boolean_mask(flat, is_added), tf.cast(is_added, tf.int64))
         words = tf.concat([words, added], axis=1)  # an added token is a word of its own (in the vocab)
-        pieces = self._wordpiece.tokenize(words)  # [N, (W), (P)]
-        pieces = pieces.merge_dims(1, 2)  # [N, (K)]
+        pieces = self._wordpiece.tokenize(words)  # [segments, (words), (pieces)]
+        pieces = pieces.merge_dims(1, 2)  # [segments, (tokens)]
         return segments.with_flat_values(pieces).merge_dims(1, 2)  # [B, (T)]
 
     # ------------------------------------------------------------------ call
@@ -313,9 +242,9 @@ class TFBertTokenizer(keras.layers.Layer):
         `attention_mask` [B, T] int64 (ragged [B, (T)] with padding="do_not_pad"). Arguments left as
         None take the values given to the constructor.
         """
-        padding = self.padding if padding is None else _check_padding(padding)
+        padding = self.padding if padding is None else ops.check_padding(padding)
         truncation = self.truncation if truncation is None else bool(truncation)
-        max_length = self.max_length if max_length is None else _check_max_length(max_length)
+        max_length = self.max_length if max_length is None else ops.check_max_length(max_length)
         pad_to_multiple_of = self.pad_to_multiple_of if pad_to_multiple_of is None else pad_to_multiple_of
         return_token_type_ids = (
             self.return_token_type_ids if return_token_type_ids is None else return_token_type_ids
@@ -349,7 +278,7 @@ class TFBertTokenizer(keras.layers.Layer):
             )
             segments.append(self.tokenize(text_pair))
         if truncation and max_length is not None:
-            segments = _truncate(segments, max_length - len(segments) - 1)
+            segments = ops.truncate(segments, max_length - len(segments) - 1)
         input_ids, type_ids = tf_text.combine_segments(segments, self.cls_token_id, self.sep_token_id)
         input_ids = tf.cast(input_ids, tf.int64)
         type_ids = tf.cast(type_ids, tf.int64)
@@ -367,13 +296,9 @@ class TFBertTokenizer(keras.layers.Layer):
         if pad_to_multiple_of:
             multiple = tf.constant(int(pad_to_multiple_of), tf.int64)
             length = (length + multiple - 1) // multiple * multiple
-        shape = tf.stack([input_ids.nrows(), length])
-        outputs = {"input_ids": input_ids.to_tensor(default_value=self.pad_token_id, shape=shape)}
-        if return_token_type_ids:
-            outputs["token_type_ids"] = type_ids.to_tensor(default_value=0, shape=shape)
-        if return_attention_mask:
-            outputs["attention_mask"] = tf.ones_like(input_ids).to_tensor(default_value=0, shape=shape)
-        return outputs
+        return ops.pad(
+            input_ids, type_ids, self.pad_token_id, length, return_token_type_ids, return_attention_mask
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -398,196 +323,3 @@ class TFBertTokenizer(keras.layers.Layer):
             "continuing_subword_prefix": self.continuing_subword_prefix,
             "max_input_chars_per_word": self.max_input_chars_per_word,
         }
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-def _truncate(segments: list[tf.RaggedTensor], budget: int) -> list[tf.RaggedTensor]:
-    """Cut the segments to `budget` ids in all (the `tokenizers` longest-first strategy, right side).
-
-    One segment: keep its first `budget` ids. A pair of lengths (n_a, n_b) over budget: with s the
-    shorter and l the longer, keep s whole and l to budget - s when s <= budget / 2; otherwise the
-    shorter gets budget // 2 and the longer the rest.
-    """
-    if len(segments) == 1:
-        return [segments[0][:, :budget]]
-    first, second = segments
-    n_a, n_b = first.row_lengths(), second.row_lengths()
-    budget_t = tf.constant(budget, tf.int64)
-    short = tf.minimum(n_a, n_b)
-    long_target = tf.where(short > budget_t, short, tf.maximum(short, budget_t - short))
-    short_target = short
-    over = short_target + long_target > budget_t
-    short_target = tf.where(over, budget_t // 2, short_target)
-    long_target = tf.where(over, budget_t // 2 + budget_t % 2, long_target)
-    a_is_short = n_a <= n_b
-    target_a = tf.where(a_is_short, short_target, long_target)
-    target_b = tf.where(a_is_short, long_target, short_target)
-    needed = n_a + n_b > budget_t
-    target_a = tf.where(needed, target_a, n_a)
-    target_b = tf.where(needed, target_b, n_b)
-    return [_keep_first(first, target_a), _keep_first(second, target_b)]
-
-
-def _keep_first(ids: tf.RaggedTensor, counts: tf.Tensor) -> tf.RaggedTensor:
-    """Row i of `ids` cut to its first counts[i] values."""
-    positions = tf.ragged.range(ids.row_lengths())
-    return tf.ragged.boolean_mask(ids, positions < counts[:, tf.newaxis])
-
-
-def _check_padding(padding: bool | str) -> str:
-    if padding is True:
-        return "longest"
-    if padding is False:
-        return "do_not_pad"
-    if padding not in PADDING_STRATEGIES:
-        raise ValueError(f"padding must be True, False or one of {PADDING_STRATEGIES}, got {padding!r}")
-    return padding
-
-
-def _check_max_length(max_length: int | None) -> int | None:
-    if max_length is None:
-        return None
-    if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 3:
-        raise ValueError(f"max_length must be an int >= 3 (room for [CLS] and two [SEP]), got {max_length!r}")
-    return max_length
-
-
-def _re2_escape(token: str) -> str:
-    return "".join(f"\\x{{{ord(c):X}}}" if not c.isalnum() else c for c in token)
-
-
-def _vocab_list(vocab: Mapping[str, int]) -> list[str]:
-    """token -> id mapping to the list indexed by id; the ids must be 0..V-1."""
-    by_id = sorted(vocab.items(), key=lambda item: item[1])
-    if [i for _, i in by_id] != list(range(len(by_id))):
-        raise ValueError("the vocabulary ids must be exactly 0..V-1")
-    return [token for token, _ in by_id]
-
-
-def _settings_from_tokenizer_json(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Constructor arguments from a `tokenizers` JSON description of a BERT WordPiece tokenizer."""
-    model = data.get("model") or {}
-    if model.get("type") != "WordPiece":
-        raise ValueError(f"TFBertTokenizer reads WordPiece tokenizers, this one is {model.get('type')!r}")
-    normalizer = data.get("normalizer") or {}
-    if normalizer.get("type") != "BertNormalizer":
-        raise ValueError(
-            f"TFBertTokenizer needs a BertNormalizer, this tokenizer has {normalizer.get('type')!r}"
-        )
-    pre_tokenizer = data.get("pre_tokenizer") or {}
-    if pre_tokenizer.get("type") != "BertPreTokenizer":
-        raise ValueError(
-            f"TFBertTokenizer needs a BertPreTokenizer, this tokenizer has {pre_tokenizer.get('type')!r}"
-        )
-    added = []
-    for entry in data.get("added_tokens") or []:
-        if entry.get("normalized") or entry.get("lstrip") or entry.get("rstrip") or entry.get("single_word"):
-            raise ValueError(
-                f"added token {entry.get('content')!r} uses normalized/lstrip/rstrip/single_word matching, "
-                "which TFBertTokenizer does not implement"
-            )
-        added.append(entry["content"])
-    settings: dict[str, Any] = {
-        "vocab_list": _vocab_list(model["vocab"]),
-        "do_lower_case": bool(normalizer.get("lowercase", True)),
-        "strip_accents": normalizer.get("strip_accents"),
-        "tokenize_chinese_chars": bool(normalizer.get("handle_chinese_chars", True)),
-        "clean_text": bool(normalizer.get("clean_text", True)),
-        "unk_token": model.get("unk_token", "[UNK]"),
-        "continuing_subword_prefix": model.get("continuing_subword_prefix", "##"),
-        "max_input_chars_per_word": int(model.get("max_input_chars_per_word", 100)),
-        "added_tokens": added,
-    }
-    processor = data.get("post_processor") or {}
-    if processor.get("type") == "BertProcessing":
-        settings["cls_token"], settings["sep_token"] = processor["cls"][0], processor["sep"][0]
-    elif processor.get("type") == "TemplateProcessing":
-        single = [
-            piece["SpecialToken"]["id"] for piece in processor.get("single", []) if "SpecialToken" in piece
-        ]
-        if len(single) == 2:
-            settings["cls_token"], settings["sep_token"] = single
-    padding = data.get("padding") or {}
-    if padding.get("pad_token"):
-        settings["pad_token"] = padding["pad_token"]
-    elif "[PAD]" not in added and added:
-        settings["pad_token"] = next((t for t in added if "pad" in t.lower()), "[PAD]")
-    mask = next((t for t in added if "mask" in t.lower()), None)
-    if mask is not None:
-        settings["mask_token"] = mask
-    return settings
-
-
-def _settings_from_directory(directory: Path) -> dict[str, Any]:
-    """Constructor arguments from the tokenizer files of a model directory."""
-    config: dict[str, Any] = {}
-    if (directory / TOKENIZER_CONFIG_FILE).is_file():
-        config = json.loads((directory / TOKENIZER_CONFIG_FILE).read_text(encoding="utf-8"))
-    if (directory / TOKENIZER_FILE).is_file():
-        settings = _settings_from_tokenizer_json(
-            json.loads((directory / TOKENIZER_FILE).read_text(encoding="utf-8"))
-        )
-    elif (directory / VOCAB_FILE).is_file():
-        vocab = (directory / VOCAB_FILE).read_text(encoding="utf-8").split("\n")
-        if vocab and vocab[-1] == "":
-            vocab = vocab[:-1]
-        settings = {
-            "vocab_list": [token.rstrip("\r") for token in vocab],
-            "do_lower_case": bool(config.get("do_lower_case", True)),
-            "strip_accents": config.get("strip_accents"),
-            "tokenize_chinese_chars": bool(config.get("tokenize_chinese_chars", True)),
-        }
-        for name in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token"):
-            value = config.get(name)
-            if isinstance(value, dict):
-                value = value.get("content")
-            if isinstance(value, str):
-                settings[name] = value
-    else:
-        from bert_common.files import ModelNotFoundError
-
-        raise ModelNotFoundError(
-            f"{directory}: no {TOKENIZER_FILE} or {VOCAB_FILE} to build a tokenizer from"
-        )
-    max_length = config.get("model_max_length")
-    if isinstance(max_length, int) and max_length < 1_000_000:
-        settings["max_length"] = max_length
-    return settings
-
-
-def _map_code_points(text: tf.Tensor, mapping: tuple[tuple[int, ...], tuple[int, ...]]) -> tf.Tensor:
-    """Replace single code points: mapping = (sorted keys, values). [N] strings -> [N] strings."""
-    keys, values = mapping
-    if not keys:
-        return text
-    keys_t = tf.constant(keys, tf.int32)
-    values_t = tf.constant(values, tf.int32)
-    code_points = tf.strings.unicode_decode(text, "UTF-8")  # [N, (C)]
-    flat = code_points.flat_values
-    index = tf.minimum(tf.searchsorted(keys_t, flat), len(keys) - 1)
-    hit = tf.equal(tf.gather(keys_t, index), flat)
-    flat = tf.where(hit, tf.gather(values_t, index), flat)
-    return tf.strings.unicode_encode(code_points.with_flat_values(flat), "UTF-8")
-
-
-def _code_point_map(pairs: Sequence[tuple[int, int]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    ordered = sorted(dict(pairs).items())
-    return tuple(k for k, _ in ordered), tuple(v for _, v in ordered)
-
-
-# Character classes and maps corrected by bert_tf.unicode_tables (see its docstring).
-_CONTROL_EXTRA = tables.class_body(tables.CONTROL_EXTRA)
-_FORMAT_KEPT = tables.class_body(tables.FORMAT_KEPT)
-_MARKS_KEPT = tables.class_body(tables.MARKS_KEPT)
-_MARKS_EXTRA = tables.class_body(tables.MARKS_EXTRA)
-_PUNCTUATION = (
-    f"[{ASCII_PUNCTUATION}{tables.class_body(tables.PUNCTUATION_EXTRA)}]"
-    f"|[^\\P{{P}}{tables.class_body(tables.PUNCTUATION_NOT_SPLIT)}]"
-)
-_NFD_KEPT = [cp for low, high in tables.NFD_KEPT for cp in range(low, high + 1)]
-# Placeholders from the end of plane 16's private-use area (clean_text has already removed any there).
-_NFD_PROTECT = _code_point_map([(cp, 0x10FFFD - i) for i, cp in enumerate(_NFD_KEPT)])
-_NFD_RESTORE = _code_point_map([(0x10FFFD - i, cp) for i, cp in enumerate(_NFD_KEPT)])
-_LOWERCASE_FIRST = _code_point_map([(0x03A3, 0x03C3), *tables.LOWERCASE_EXTRA])

@@ -38,8 +38,7 @@ from tokenizers import Tokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bert_common.files import default_model_dir
-from bert_common.tokenization import BertTokenizer
-from bert_common.tokenization_fast import BertTokenizerFast
+from bert_common.tokenization import BertTokenizer, BertTokenizerFast
 
 
 def make_sentences(n: int, seed: int = 0) -> list[str]:

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from bert_common.files import default_model_dir
-from bert_common.tokenization import BertTokenizer
-from bert_common.tokenization_fast import BertTokenizerFast
+from bert_common.tokenization import BertTokenizer, BertTokenizerFast
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORPUS = json.loads((FIXTURES / "tokenizer_corpus.json").read_text(encoding="utf-8"))

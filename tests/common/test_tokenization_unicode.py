@@ -17,12 +17,21 @@ table or rule in the slow tokenizer fails here.
 
 from __future__ import annotations
 
+import string
 import unicodedata
 
 import pytest
 from tokenizers import normalizers, pre_tokenizers
 
 from bert_common.tokenization import BertTokenizer
+from bert_common.tokenization.chars import (
+    ASCII_PUNCTUATION,
+    ASCII_PUNCTUATION_RANGES,
+    CONTROL_RANGES,
+    WHITESPACE,
+    WHITESPACE_RANGES,
+    range_chars,
+)
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CODE_POINTS = [c for c in [*range(0x30000), *range(0xE0000, 0xE1000)] if not 0xD800 <= c < 0xE000]
@@ -93,3 +102,16 @@ def test_the_sweep_catches_a_wrong_table():
     assert not explained_by_unicode_versions(ch)
     slow = BertTokenizer.from_vocab(SPECIALS)
     assert slow.normalize_str(ch) == ch  # not isolated with spaces, as in the Rust library
+
+
+def test_the_shared_character_tables():
+    # bert_common.tokenization.chars is the one copy of the tables; bert_tf builds its RE2 classes from
+    # the *_RANGES, so each range table must be exactly the character set it names (the CJK ranges are
+    # checked against Rust by the sweep above)
+    bmp = [chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000]
+    splitter = pre_tokenizers.WhitespaceSplit()  # Rust char::is_whitespace
+    rust_whitespace = {ch for ch in bmp if len(splitter.pre_tokenize_str(f"a{ch}b")) == 2}
+    assert set(range_chars(WHITESPACE_RANGES)) == WHITESPACE == rust_whitespace
+    control = {ch for ch in bmp if unicodedata.category(ch) == "Cc"} - set("\t\n\r")
+    assert set(range_chars(CONTROL_RANGES)) == control
+    assert set(range_chars(ASCII_PUNCTUATION_RANGES)) == ASCII_PUNCTUATION == set(string.punctuation)

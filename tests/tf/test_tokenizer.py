@@ -95,7 +95,7 @@ def test_own_corpus_matches_tokenizers(tokenizer, reference):
 
 def test_matches_bert_tokenizer_fast(tokenizer):
     fast_module = pytest.importorskip(
-        "bert_common.tokenization_fast", reason="BertTokenizerFast not written yet"
+        "bert_common.tokenization.fast", reason="BertTokenizerFast not written yet"
     )
     fast = fast_module.BertTokenizerFast.from_pretrained(default_model_dir())
     texts, pairs = foundation_corpus()

@@ -9,13 +9,13 @@ tokenizers are built from the same vocabulary and options, they agree token for 
 
 Truncation, overflow, special tokens and padding run inside Rust (`enable_truncation`,
 `enable_padding`, `encode_batch`); Python only validates the call and reads the results.
+
+Shape legend: B = texts (or pairs) in a call, T = tokens per row.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,198 +24,19 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from bert_common.files import ModelNotFoundError
-from bert_common.tokenization import load_vocab, vocab_from_list
-from bert_common.tokenization_base import (
-    SPECIAL_TOKEN_NAMES,
+from bert_common.tokenization.base import TokenizerBase
+from bert_common.tokenization.encoding import truncation_targets
+from bert_common.tokenization.files import (
     TOKENIZER_FILE,
     VOCAB_FILE,
-    EncodeRequest,
-    TokenizerBase,
-    TokenizerOptions,
-    read_json_object,
-    truncation_targets,
+    build_backend,
+    load_vocab,
+    parse_tokenizer_json,
+    read_tokenizer_json,
+    vocab_from_list,
 )
-
-logger = logging.getLogger("bert_zoo")
-
-
-# --------------------------------------------------------------------------------------------------
-# tokenizer.json
-
-
-@dataclasses.dataclass
-class ParsedTokenizerJson:
-    """What a tokenizer.json contributes: its WordPiece vocabulary, option values read from its
-    pipeline, and its added tokens (special ones, and others, which become never_split)."""
-
-    vocab: dict[str, int]
-    options: dict[str, Any]
-    special_added: list[str]
-    normal_added: list[str]
-
-    def merged_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """`given` options completed with this file's values (given ones win)."""
-        merged = {**self.options, **given}
-        named = {merged.get(name, getattr(TokenizerOptions, name)) for name in SPECIAL_TOKEN_NAMES}
-        if given.get("additional_special_tokens") is None:
-            extra = [t for t in self.special_added if t not in named]
-            if extra:
-                merged["additional_special_tokens"] = extra
-        if given.get("never_split") is None and self.normal_added:
-            merged["never_split"] = list(self.normal_added)
-        return merged
-
-
-def parse_tokenizer_json(data: Mapping[str, Any], source: str = "tokenizer.json") -> ParsedTokenizerJson:
-    """Read a tokenizer.json document (already parsed from JSON); `source` names it in errors."""
-    model = data.get("model")
-    if not isinstance(model, Mapping) or model.get("type") != "WordPiece":
-        kind = model.get("type") if isinstance(model, Mapping) else model
-        raise ValueError(f"{source} holds a {kind!r} model; a BERT tokenizer needs a WordPiece model")
-    vocab = model.get("vocab")
-    if not isinstance(vocab, Mapping) or not vocab:
-        raise ValueError(f"{source}: the WordPiece model has no vocabulary")
-    vocab = vocab_from_list(vocab)
-    options: dict[str, Any] = {}
-    if isinstance(model.get("unk_token"), str):
-        options["unk_token"] = model["unk_token"]
-    if isinstance(model.get("continuing_subword_prefix"), str):
-        options["wordpieces_prefix"] = model["continuing_subword_prefix"]
-    if isinstance(model.get("max_input_chars_per_word"), int):
-        options["max_input_chars_per_word"] = model["max_input_chars_per_word"]
-
-    normalizer = data.get("normalizer")
-    pre_tokenizer = data.get("pre_tokenizer")
-    if isinstance(normalizer, Mapping) and normalizer.get("type") == "BertNormalizer":
-        options.update(
-            do_lower_case=bool(normalizer.get("lowercase", True)),
-            strip_accents=normalizer.get("strip_accents"),
-            tokenize_chinese_chars=bool(normalizer.get("handle_chinese_chars", True)),
-            clean_text=bool(normalizer.get("clean_text", True)),
-        )
-    elif (
-        normalizer is None
-        and isinstance(pre_tokenizer, Mapping)
-        and pre_tokenizer.get("type") == "WhitespaceSplit"
-    ):
-        options["do_basic_tokenize"] = False
-    else:
-        logger.warning(
-            "%s: normalizer %s is not a BertNormalizer; it is replaced by the BERT pipeline built from the "
-            "tokenizer options",
-            source,
-            normalizer.get("type") if isinstance(normalizer, Mapping) else normalizer,
-        )
-
-    post = data.get("post_processor")
-    if isinstance(post, Mapping) and post.get("type") == "BertProcessing":
-        options["cls_token"], options["sep_token"] = post["cls"][0], post["sep"][0]
-    elif isinstance(post, Mapping) and post.get("type") == "TemplateProcessing":
-        specials = [p["SpecialToken"]["id"] for p in post.get("single", []) if "SpecialToken" in p]
-        if len(specials) == 2:
-            options["cls_token"], options["sep_token"] = specials
-    padding = data.get("padding")
-    if isinstance(padding, Mapping) and isinstance(padding.get("pad_token"), str):
-        options["pad_token"] = padding["pad_token"]
-
-    special_added: list[str] = []
-    normal_added: list[str] = []
-    for entry in data.get("added_tokens") or []:
-        content, index = entry.get("content"), entry.get("id")
-        if vocab.get(content) != index:
-            raise ValueError(
-                f"{source}: added token {content!r} has id {index} but the WordPiece vocabulary "
-                f"{'gives it id ' + str(vocab[content]) if content in vocab else 'does not hold it'}; "
-                "bert-zoo tokenizers keep every added token in the vocabulary"
-            )
-        if any(entry.get(flag) for flag in ("single_word", "lstrip", "rstrip", "normalized")):
-            logger.warning(
-                "%s: added token %r has single_word/lstrip/rstrip/normalized flags; it is matched as a "
-                "plain token in the raw text instead",
-                source,
-                content,
-            )
-        (special_added if entry.get("special") else normal_added).append(content)
-    return ParsedTokenizerJson(vocab, options, special_added, normal_added)
-
-
-def read_tokenizer_json(path: str | os.PathLike[str]) -> ParsedTokenizerJson:
-    """Read a tokenizer.json file (see `parse_tokenizer_json`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelNotFoundError(f"tokenizer file not found: {path}")
-    return parse_tokenizer_json(read_json_object(path), str(path))
-
-
-def build_backend(vocab: Mapping[str, int], options: TokenizerOptions) -> Tokenizer:
-    """The standard BERT `tokenizers.Tokenizer` for `vocab` and `options` (no truncation or padding).
-
-    Built from its JSON description, the layout Transformers writes to tokenizer.json. The decoder
-    does no clean-up of its own: decode applies `clean_up_tokenization_spaces` once, in Python.
-    """
-    options.check_vocab(vocab)
-    specials = set(options.special_tokens)
-    added = sorted({*options.special_tokens, *options.never_split}, key=lambda t: vocab[t])
-    cls, sep = options.cls_token, options.sep_token
-    document = {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {
-                "id": vocab[token],
-                "content": token,
-                "single_word": False,
-                "lstrip": False,
-                "rstrip": False,
-                "normalized": False,
-                "special": token in specials,
-            }
-            for token in added
-        ],
-        "normalizer": {
-            "type": "BertNormalizer",
-            "clean_text": options.clean_text,
-            "handle_chinese_chars": options.tokenize_chinese_chars,
-            "strip_accents": options.strip_accents,
-            "lowercase": options.do_lower_case,
-        }
-        if options.do_basic_tokenize
-        else None,
-        "pre_tokenizer": {"type": "BertPreTokenizer" if options.do_basic_tokenize else "WhitespaceSplit"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [
-                {"SpecialToken": {"id": cls, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": sep, "type_id": 0}},
-            ],
-            "pair": [
-                {"SpecialToken": {"id": cls, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": sep, "type_id": 0}},
-                {"Sequence": {"id": "B", "type_id": 1}},
-                {"SpecialToken": {"id": sep, "type_id": 1}},
-            ],
-            "special_tokens": {
-                token: {"id": token, "ids": [vocab[token]], "tokens": [token]}
-                for token in dict.fromkeys((cls, sep))
-            },
-        },
-        "decoder": {"type": "WordPiece", "prefix": options.wordpieces_prefix, "cleanup": False},
-        "model": {
-            "type": "WordPiece",
-            "unk_token": options.unk_token,
-            "continuing_subword_prefix": options.wordpieces_prefix,
-            "max_input_chars_per_word": options.max_input_chars_per_word,
-            "vocab": dict(sorted(vocab.items(), key=lambda kv: kv[1])),
-        },
-    }
-    return Tokenizer.from_str(json.dumps(document, ensure_ascii=False))
-
-
-# --------------------------------------------------------------------------------------------------
-# the tokenizer
+from bert_common.tokenization.options import SPECIAL_TOKEN_NAMES, TokenizerOptions
+from bert_common.tokenization.request import EncodeRequest
 
 
 class BertTokenizerFast(TokenizerBase):
