@@ -67,7 +67,7 @@ def resolve_generation_args(
     Raises:
         ValueError: the model is not a decoder; a limit that is not positive or that leaves no room for a
             new token; prompt + new tokens beyond max_position_embeddings; temperature <= 0 when sampling;
-            top_k < 0; top_p outside (0, 1].
+            top_k < 0; top_p outside (0, 1]; eos/pad token ids outside [0, V).
     """
     if not config.is_decoder:
         raise ValueError("generate needs a decoder: build the model with BertConfig(is_decoder=True)")
@@ -99,6 +99,9 @@ def resolve_generation_args(
     pad = pad_token_id if pad_token_id is not None else config.pad_token_id
     if pad is None:
         pad = eos if eos is not None else 0
+    for name, value in (("eos_token_id", eos), ("pad_token_id", pad)):
+        if value is not None and not 0 <= int(value) < config.vocab_size:
+            raise ValueError(f"{name}={value} is outside the vocabulary [0, {config.vocab_size})")
     return GenerationArgs(
         max_new_tokens=new,
         do_sample=bool(do_sample),

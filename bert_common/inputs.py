@@ -274,7 +274,8 @@ def _check_cross_inputs(
 def label_classes(head: Head, config: BertConfig, label: str, num_choices: Dim = None) -> int | None:
     """How many classes the integer label `label` of `head` ranges over; None when it is not checked.
 
-    "vocab" -> V, "next_sentence" -> 2, "num_labels" -> Y (None for a regression head), "choices" -> C,
+    "vocab" -> V, "next_sentence" -> 2, "num_labels" -> Y (None for regression and multi-label
+    problem types), "choices" -> C,
     "positions" -> None (start/end positions are clamped by the loss, as in Transformers).
     """
     kind = head.label_classes[head.labels.index(label)]
@@ -283,7 +284,10 @@ def label_classes(head: Head, config: BertConfig, label: str, num_choices: Dim =
     if kind == "next_sentence":
         return 2
     if kind == "num_labels":
-        return config.num_labels if config.num_labels > 1 else None
+        # regression targets and multi-label rows are numbers, not class ids, whatever their dtype
+        if config.num_labels <= 1 or config.problem_type in ("regression", "multi_label_classification"):
+            return None
+        return config.num_labels
     if kind == "choices":
         return num_choices
     return None

@@ -6,45 +6,29 @@
 
 Parameter names equal Transformers' state-dict names, so its checkpoints load unchanged and
 `save_pretrained` writes files Transformers loads. Imports no TensorFlow, JAX or Transformers.
+
+Shape legend: B batch, T sequence length, H hidden size.
 """
 
 from __future__ import annotations
 
 from bert_common.config import BertConfig
-from bert_common.heads import HEADS
-from bert_pt.heads import (
+from bert_pt.lm_heads import (
     BertForMaskedLM,
-    BertForMultipleChoice,
     BertForNextSentencePrediction,
     BertForPreTraining,
-    BertForQuestionAnswering,
-    BertForSequenceClassification,
-    BertForTokenClassification,
     BertLMHeadModel,
 )
 from bert_pt.modeling import BertModel
 from bert_pt.pipelines import pipeline
 from bert_pt.pretrained import BertPreTrainedModel
-
-# Head name (bert_common.heads.HEADS) -> class, for pipelines and the CLI.
-MODEL_CLASSES: dict[str, type[BertPreTrainedModel]] = {
-    cls.__name__: cls
-    for cls in (
-        BertModel,
-        BertForPreTraining,
-        BertLMHeadModel,
-        BertForMaskedLM,
-        BertForNextSentencePrediction,
-        BertForSequenceClassification,
-        BertForMultipleChoice,
-        BertForTokenClassification,
-        BertForQuestionAnswering,
-    )
-}
-if set(MODEL_CLASSES) != set(HEADS):  # pragma: no cover - guards a change of the head list
-    raise ImportError(
-        f"bert_pt classes {sorted(MODEL_CLASSES)} differ from bert_common.heads {sorted(HEADS)}"
-    )
+from bert_pt.registry import MODEL_CLASSES, model_class
+from bert_pt.task_heads import (
+    BertForMultipleChoice,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+)
 
 __all__ = [
     "MODEL_CLASSES",
@@ -59,5 +43,6 @@ __all__ = [
     "BertLMHeadModel",
     "BertModel",
     "BertPreTrainedModel",
+    "model_class",
     "pipeline",
 ]

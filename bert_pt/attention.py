@@ -1,8 +1,8 @@
 """Multi-head attention of BERT: self-attention, cross-attention, the two implementations, relative positions.
 
-Shape legend: B = batch, T = query positions (new in this call), P = cached positions, S = key positions
-(P + T for self-attention, the encoder length for cross-attention), N = heads, D = head size,
-H = hidden size (N * D unless heads were pruned).
+Shape legend: B batch, T query positions (new in this call), P cached positions, K key positions
+(P + T; for cross-attention the keys are the encoder's S positions), S encoder length, N heads,
+D head size, H hidden size (N * D unless heads were pruned).
 
 Two implementations give the same numbers (fp32 max-abs-diff <= 1e-5):
 
@@ -19,6 +19,7 @@ finite in fp16 too (it becomes a uniform average instead of 0/0).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -28,14 +29,43 @@ from bert_common.config import BertConfig
 
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager")
 
-# (keys [B, N, S, D], values [B, N, S, D]) of one attention block.
+# (keys [B, N, K, D], values [B, N, K, D]) of one attention block ([B, N, S, D] for cross-attention).
 KeyValue = tuple[torch.Tensor, torch.Tensor]
 
 
 def check_attn_implementation(name: str) -> str:
+    """`name` when it is one of ATTN_IMPLEMENTATIONS ("sdpa", "eager").
+
+    Raises:
+        ValueError: any other name.
+    """
     if name not in ATTN_IMPLEMENTATIONS:
         raise ValueError(f"attn_implementation must be one of {ATTN_IMPLEMENTATIONS}, got {name!r}")
     return name
+
+
+def _self_attentions(model: nn.Module) -> Iterator[BertSelfAttention]:
+    return (module for module in model.modules() if isinstance(module, BertSelfAttention))
+
+
+def set_attn_implementation(model: nn.Module, name: str) -> None:
+    """Switch every attention block inside `model` to "sdpa" or "eager" (same numbers, see above).
+
+    Raises:
+        ValueError: another name.
+    """
+    check_attn_implementation(name)
+    for module in _self_attentions(model):
+        module.attn_implementation = name
+
+
+def get_attn_implementation(model: nn.Module) -> str:
+    """The implementation the attention blocks of `model` use ("sdpa" or "eager").
+
+    Raises:
+        StopIteration: `model` has no attention block.
+    """
+    return next(module.attn_implementation for module in _self_attentions(model))
 
 
 class BertSelfAttention(nn.Module):
@@ -49,25 +79,27 @@ class BertSelfAttention(nn.Module):
         self, config: BertConfig, position_embedding_type: str | None = None, is_cross_attention: bool = False
     ) -> None:
         super().__init__()
+        all_head_size = config.num_attention_heads * config.attention_head_size  # N * D
+        position_embedding_type = position_embedding_type or config.position_embedding_type
+        # layers
+        self.query = nn.Linear(config.hidden_size, all_head_size)
+        self.key = nn.Linear(config.hidden_size, all_head_size)
+        self.value = nn.Linear(config.hidden_size, all_head_size)
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        if position_embedding_type in ("relative_key", "relative_key_query"):
+            # One vector per signed distance -(max-1) .. (max-1).
+            self.distance_embedding = nn.Embedding(
+                2 * config.max_position_embeddings - 1, config.attention_head_size
+            )
         # config
         self.num_attention_heads = config.num_attention_heads
         self.attention_head_size = config.attention_head_size
-        self.all_head_size = self.num_attention_heads * self.attention_head_size
-        self.position_embedding_type = position_embedding_type or config.position_embedding_type
+        self.all_head_size = all_head_size
+        self.position_embedding_type = position_embedding_type
         self.max_position_embeddings = config.max_position_embeddings
         self.is_cross_attention = is_cross_attention
         self.dropout_prob = config.attention_probs_dropout_prob
         self.attn_implementation = "sdpa"
-        # layers
-        self.query = nn.Linear(config.hidden_size, self.all_head_size)
-        self.key = nn.Linear(config.hidden_size, self.all_head_size)
-        self.value = nn.Linear(config.hidden_size, self.all_head_size)
-        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
-        if self.position_embedding_type in ("relative_key", "relative_key_query"):
-            # One vector per signed distance -(max-1) .. (max-1).
-            self.distance_embedding = nn.Embedding(
-                2 * config.max_position_embeddings - 1, self.attention_head_size
-            )
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         """[B, L, N*D] -> [B, N, L, D]."""
@@ -86,14 +118,14 @@ class BertSelfAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
         """Attend from `hidden_states` [B, T, H].
 
-        attention_mask: additive [B, 1, T or 1, S] (0 = attend, finfo.min = masked), or None.
+        attention_mask: additive [B, 1, T or 1, K] (0 = attend, finfo.min = masked), or None.
         head_mask: [1, N, 1, 1] multipliers of the attention probabilities, or None.
         encoder_hidden_states: [B, S, H], the keys/values of cross-attention.
         past_key_value: cached (keys, values) [B, N, P, D] for self-attention, or the encoder's
             projected (keys, values) [B, N, S, D] for cross-attention (then not recomputed).
         past_length: P, the absolute position of the first query (relative positions only).
 
-        Returns (context [B, T, N*D], probabilities [B, N, T, S] or None, (keys, values) to cache).
+        Returns (context [B, T, N*D], probabilities [B, N, T, K] or None, (keys, values) to cache).
         """
         query = self._heads(self.query(hidden_states))  # [B, N, T, D]
         if self.is_cross_attention:
@@ -106,7 +138,7 @@ class BertSelfAttention(nn.Module):
             key = self._heads(self.key(hidden_states))  # [B, N, T, D]
             value = self._heads(self.value(hidden_states))
             if past_key_value is not None:
-                key = torch.cat([past_key_value[0], key], dim=2)  # [B, N, P+T, D]
+                key = torch.cat([past_key_value[0], key], dim=2)  # [B, N, K, D]
                 value = torch.cat([past_key_value[1], value], dim=2)
 
         relative = self.position_embedding_type != "absolute"
@@ -127,14 +159,14 @@ class BertSelfAttention(nn.Module):
         head_mask: torch.Tensor | None,
         past_length: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = torch.matmul(query, key.transpose(-1, -2))  # [B, N, T, S]
+        scores = torch.matmul(query, key.transpose(-1, -2))  # [B, N, T, K]
         if self.position_embedding_type != "absolute":
             scores = scores + self._relative_scores(query, key, past_length)
         scores = scores / math.sqrt(self.attention_head_size)
         if attention_mask is not None:
             scores = scores + attention_mask
             scores = scores.clamp_min(torch.finfo(scores.dtype).min)  # fp16: min + negative score -> -inf
-        probs = F.softmax(scores, dim=-1)  # [B, N, T, S]
+        probs = F.softmax(scores, dim=-1)  # [B, N, T, K]
         probs = self.dropout(probs)
         if head_mask is not None:
             probs = probs * head_mask
@@ -155,7 +187,7 @@ class BertSelfAttention(nn.Module):
         )  # [B, N, T, D]
 
     def _relative_scores(self, query: torch.Tensor, key: torch.Tensor, past_length: int) -> torch.Tensor:
-        """Position scores [B, N, T, S] added to q.k for the relative types (Shaw et al.; Huang et al.).
+        """Position scores [B, N, T, K] added to q.k for the relative types (Shaw et al.; Huang et al.).
 
         Query i sits at absolute position P + i, key j at position j; their distance selects a vector of
         `distance_embedding`. relative_key adds q_i . r_ij; relative_key_query adds k_j . r_ij too.
@@ -165,10 +197,10 @@ class BertSelfAttention(nn.Module):
             -1, 1
         )
         right = torch.arange(key_length, dtype=torch.long, device=query.device).view(1, -1)
-        distance = left - right  # [T, S]
+        distance = left - right  # [T, K]
         positional = self.distance_embedding(distance + self.max_position_embeddings - 1).to(
             query.dtype
-        )  # [T, S, D]
+        )  # [T, K, D]
         scores = torch.einsum("bhld,lrd->bhlr", query, positional)
         if self.position_embedding_type == "relative_key_query":
             scores = scores + torch.einsum("bhrd,lrd->bhlr", key, positional)
@@ -191,14 +223,20 @@ class BertSelfOutput(nn.Module):
 
 
 class BertAttention(nn.Module):
-    """One attention block: `self` (the heads) and `output` (projection + residual + LayerNorm)."""
+    """One attention block: `self` (the heads) and `output` (projection + residual + LayerNorm).
+
+    `pruned_heads` records the heads removed by `bert_pt.surgery.prune_attention_heads` (numbered as in
+    the unpruned model).
+    """
 
     def __init__(
         self, config: BertConfig, position_embedding_type: str | None = None, is_cross_attention: bool = False
     ) -> None:
         super().__init__()
+        # layers
         self.self = BertSelfAttention(config, position_embedding_type, is_cross_attention)
         self.output = BertSelfOutput(config)
+        # config
         self.pruned_heads: set[int] = set()
 
     def forward(
@@ -211,7 +249,7 @@ class BertAttention(nn.Module):
         output_attentions: bool = False,
         past_length: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
-        """Returns (output [B, T, H], probabilities [B, N, T, S] or None, (keys, values) to cache)."""
+        """Returns (output [B, T, H], probabilities [B, N, T, K] or None, (keys, values) to cache)."""
         context, probs, present = self.self(
             hidden_states,
             attention_mask,
@@ -222,20 +260,3 @@ class BertAttention(nn.Module):
             past_length,
         )
         return self.output(context, hidden_states), probs, present
-
-    def prune_heads(self, heads: list[int] | set[int]) -> None:
-        """Remove attention heads (numbered as in the unpruned model) from this block, in place."""
-        from bert_pt.surgery import prune_linear_layer, pruneable_heads_and_index
-
-        heads, index = pruneable_heads_and_index(
-            heads, self.self.num_attention_heads, self.self.attention_head_size, self.pruned_heads
-        )
-        if not heads:
-            return
-        self.self.query = prune_linear_layer(self.self.query, index, dim=0)
-        self.self.key = prune_linear_layer(self.self.key, index, dim=0)
-        self.self.value = prune_linear_layer(self.self.value, index, dim=0)
-        self.output.dense = prune_linear_layer(self.output.dense, index, dim=1)
-        self.self.num_attention_heads -= len(heads)
-        self.self.all_head_size = self.self.attention_head_size * self.self.num_attention_heads
-        self.pruned_heads |= heads

@@ -1,7 +1,7 @@
 """BertEmbeddings: word + token-type (+ absolute position) embeddings, LayerNorm, dropout.
 
-Shape legend: B = batch, T = new positions in this call, P = positions already in the cache,
-H = hidden size, V = vocabulary.
+Shape legend: B batch, T new positions in this call, P positions already in the cache, H hidden size,
+V vocabulary size.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""BERT's weight initialization: normal(0, initializer_range) weights, zero biases, unit LayerNorm."""
+"""BERT's weight initialization: normal(0, initializer_range) weights, zero biases, unit LayerNorm.
+
+PyTorch builds its layers with `torch.nn.Linear` / `LayerNorm` / `Embedding` directly (the Transformers
+tree), so this file holds only the initializers applied to them afterwards (`BertPreTrainedModel.init_weights`).
+
+Shape legend: V vocabulary size, H hidden size (an embedding matrix is [V, H], a dense weight [out, in]).
+"""
 
 from __future__ import annotations
 

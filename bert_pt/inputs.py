@@ -1,19 +1,27 @@
-"""Validation of the tensors given to the models, with errors that name the argument and the value.
+"""The inputs of the PyTorch models, checked by the one rule set of `bert_common.inputs`.
 
-PyTorch's own errors for bad inputs are cryptic ("index out of range in self", a CUDA device-side assert);
-these checks run first and say what is wrong. The value-range checks read the data, so they are skipped
-while `torch.compile` traces the model (shapes and dtypes are still checked).
+This module only describes torch tensors (`describe`) and hands them to the shared rules, whose messages
+name the argument and the offending value; PyTorch's own errors for bad inputs are cryptic ("index out of
+range in self", a CUDA device-side assert). What stays here is PyTorch's own: the structure of the
+decoder cache (`check_past_key_values`).
 
-Shape legend: B = batch, T = new positions, P = cached positions, S = encoder length, H = hidden size.
+Values are read (`.detach().cpu().numpy()`) only from integer, bool and mask tensors, and never while
+`torch.compile` traces the model: then shapes and dtypes are still checked, the values are not.
+
+Shape legend: B batch, C choices, T new positions, P cached positions, K key positions (P + T),
+S encoder length, H hidden size, N heads, D head size, L layers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
+import numpy as np
 import torch
 
 from bert_common.config import BertConfig
+from bert_common.heads import get_head
+from bert_common.inputs import EncoderGeometry, TensorInfo, check_encoder_inputs, check_labels
 
 
 def is_tracing() -> bool:
@@ -21,52 +29,112 @@ def is_tracing() -> bool:
     return torch.compiler.is_compiling()
 
 
-def check_tensor(name: str, value: object) -> torch.Tensor:
+def _kind(dtype: torch.dtype) -> str:
+    if dtype == torch.bool:
+        return "bool"
+    if dtype.is_floating_point:
+        return "float"
+    if dtype.is_complex:
+        return "other"
+    return "int"
+
+
+def _values(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16; widening is exact
+        tensor = tensor.float()
+    return tensor.numpy()
+
+
+def describe(name: str, value: object, *, mask: bool = False) -> TensorInfo:
+    """The TensorInfo of the argument `name` for the shared rules.
+
+    mask: the tensor is a 0/1 mask, whose values are read even when it holds floats.
+
+    Raises:
+        TypeError: `value` is not a torch.Tensor.
+    """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    return value
+    kind = _kind(value.dtype)
+    readable = (kind in ("int", "bool") or mask) and not is_tracing()
+    return TensorInfo(
+        tuple(int(d) for d in value.shape),
+        kind,
+        str(value.dtype),
+        (lambda: _values(value)) if readable else None,
+    )
 
 
-def check_integer(name: str, value: torch.Tensor) -> None:
-    """`value` must hold integer ids (e.g. torch.long), not floats or booleans."""
-    check_tensor(name, value)
-    if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
-        raise TypeError(f"{name} must be an integer tensor (torch.long), got dtype {value.dtype}")
+def check_inputs(
+    config: BertConfig,
+    *,
+    input_ids: torch.Tensor | None = None,
+    attention_mask: torch.Tensor | None = None,
+    token_type_ids: torch.Tensor | None = None,
+    position_ids: torch.Tensor | None = None,
+    head_mask: torch.Tensor | None = None,
+    inputs_embeds: torch.Tensor | None = None,
+    encoder_hidden_states: torch.Tensor | None = None,
+    encoder_attention_mask: torch.Tensor | None = None,
+    past_length: int = 0,
+    rank: int = 2,
+) -> EncoderGeometry:
+    """Check the inputs of a model call (`bert_common.inputs.check_encoder_inputs`); returns the batch
+    shape, T, P and K.
 
+    input_ids: [B, T] (or [B, C, T] with rank=3) integer ids; inputs_embeds: [B, T, H] floats.
+    attention_mask: [B, K] or [B, T, K], 0/1. head_mask: [N] or [L, N].
+    encoder_hidden_states / encoder_attention_mask: [B, S, H] / [B, S] or [B, T, S].
+    past_length: P, the positions already in the decoding cache.
 
-def check_floating(name: str, value: torch.Tensor) -> None:
-    check_tensor(name, value)
-    if not value.dtype.is_floating_point:
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-
-
-def check_shape(name: str, value: torch.Tensor, shape: Iterable[int], meaning: str = "") -> None:
-    shape = tuple(int(d) for d in shape)
-    if tuple(value.shape) != shape:
-        hint = f" ({meaning})" if meaning else ""
-        raise ValueError(f"{name} has shape {tuple(value.shape)}, expected {shape}{hint}")
-
-
-def check_range(
-    name: str, value: torch.Tensor, high: int, what: str, *, allowed: tuple[int, ...] = ()
-) -> None:
-    """Every entry of `value` must be in [0, high) or one of `allowed` (e.g. -100 for ignored labels)."""
-    if is_tracing() or value.numel() == 0:
-        return
-    bad = (value < 0) | (value >= high)
-    for keep in allowed:
-        bad &= value != keep
-    if bool(bad.any()):
-        first = value[bad][0].item()
-        extra = f" or {', '.join(map(str, allowed))}" if allowed else ""
-        raise ValueError(
-            f"{name} holds {first}, outside [0, {high}){extra}: {what}; "
-            f"min {int(value.min())}, max {int(value.max())}"
+    Raises:
+        TypeError: an argument that is not a torch.Tensor, or of the wrong dtype.
+        ValueError: a shape or value the shared rules refuse (see check_encoder_inputs).
+    """
+    described = {
+        name: None if value is None else describe(name, value, mask=name.endswith("mask"))
+        for name, value in (
+            ("input_ids", input_ids),
+            ("attention_mask", attention_mask),
+            ("token_type_ids", token_type_ids),
+            ("position_ids", position_ids),
+            ("head_mask", head_mask),
+            ("inputs_embeds", inputs_embeds),
+            ("encoder_hidden_states", encoder_hidden_states),
+            ("encoder_attention_mask", encoder_attention_mask),
         )
+    }
+    return check_encoder_inputs(config, **described, past_length=past_length, rank=rank)
+
+
+def check_head_labels(
+    head_name: str,
+    config: BertConfig,
+    labels: Mapping[str, torch.Tensor | None],
+    num_choices: int | None = None,
+) -> None:
+    """Integer labels of the head `head_name` inside their class range, or -100
+    (`bert_common.inputs.check_labels`). labels: label argument name -> tensor (None when not given).
+
+    Raises:
+        TypeError: a label that is not a torch.Tensor.
+        ValueError: an integer label outside its range.
+    """
+    described = {name: None if value is None else describe(name, value) for name, value in labels.items()}
+    check_labels(get_head(head_name), config, described, num_choices)
 
 
 def check_past_key_values(past_key_values: object, config: BertConfig) -> int:
-    """Validate the cache given to a decoder; returns P, the number of cached positions."""
+    """Validate the cache given to a decoder; returns P, the number of cached positions.
+
+    past_key_values: per layer (self keys, self values[, cross keys, cross values]), each [B, N, P, D]
+    (cross entries [B, N, S, D]), as returned by a previous call with use_cache=True.
+
+    Raises:
+        TypeError: not a tuple of tuples of tensors.
+        ValueError: the wrong number of layers or entries, or tensors that are not 4-D.
+    """
     if not isinstance(past_key_values, (tuple, list)):
         raise TypeError(
             "past_key_values must be the tuple returned by a previous call with use_cache=True "
@@ -85,122 +153,10 @@ def check_past_key_values(past_key_values: object, config: BertConfig) -> int:
                 + f"), got {type(layer).__name__} of length {len(layer) if isinstance(layer, (tuple, list)) else '?'}"
             )
         for tensor in layer:
-            check_tensor(f"past_key_values[{i}]", tensor)
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"past_key_values[{i}] must be a torch.Tensor, got {type(tensor).__name__}")
             if tensor.dim() != 4:
                 raise ValueError(
                     f"past_key_values[{i}] tensors must be [B, N, P, D], got shape {tuple(tensor.shape)}"
                 )
     return int(past_key_values[0][0].shape[2])
-
-
-def check_model_inputs(
-    config: BertConfig,
-    *,
-    input_ids: torch.Tensor | None,
-    attention_mask: torch.Tensor | None,
-    token_type_ids: torch.Tensor | None,
-    position_ids: torch.Tensor | None,
-    inputs_embeds: torch.Tensor | None,
-    encoder_hidden_states: torch.Tensor | None,
-    encoder_attention_mask: torch.Tensor | None,
-    past_length: int,
-) -> tuple[int, int]:
-    """Check the inputs of `BertModel.forward`; returns (B, T)."""
-    if (input_ids is None) == (inputs_embeds is None):
-        raise ValueError(
-            "pass exactly one of input_ids and inputs_embeds, got "
-            + ("both" if input_ids is not None else "neither")
-        )
-    if input_ids is not None:
-        check_integer("input_ids", input_ids)
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be [batch, sequence], got shape {tuple(input_ids.shape)}")
-        batch, length = input_ids.shape
-        check_range(
-            "input_ids",
-            input_ids,
-            config.vocab_size,
-            f"token ids must be smaller than vocab_size={config.vocab_size}",
-        )
-    else:
-        check_floating("inputs_embeds", inputs_embeds)
-        if inputs_embeds.dim() != 3 or inputs_embeds.shape[-1] != config.hidden_size:
-            raise ValueError(
-                f"inputs_embeds must be [batch, sequence, {config.hidden_size}], got shape {tuple(inputs_embeds.shape)}"
-            )
-        batch, length = inputs_embeds.shape[:2]
-    total = past_length + length
-    if total > config.max_position_embeddings:
-        raise ValueError(
-            f"sequence of {total} positions ({past_length} cached + {length} new) is longer than "
-            f"max_position_embeddings={config.max_position_embeddings}"
-        )
-    if attention_mask is not None:
-        check_tensor("attention_mask", attention_mask)
-        if attention_mask.dim() == 3:
-            check_shape(
-                "attention_mask", attention_mask, (batch, length, total), "[batch, query, key] per-query mask"
-            )
-        else:
-            meaning = "[batch, cached + new positions]" if past_length else "the shape of input_ids"
-            check_shape("attention_mask", attention_mask, (batch, total), meaning)
-    if token_type_ids is not None:
-        check_integer("token_type_ids", token_type_ids)
-        check_shape("token_type_ids", token_type_ids, (batch, length), "the shape of input_ids")
-        check_range(
-            "token_type_ids",
-            token_type_ids,
-            config.type_vocab_size,
-            f"type_vocab_size={config.type_vocab_size}",
-        )
-    if position_ids is not None:
-        check_integer("position_ids", position_ids)
-        if (
-            position_ids.dim() != 2
-            or position_ids.shape[-1] != length
-            or position_ids.shape[0] not in (1, batch)
-        ):
-            raise ValueError(
-                f"position_ids has shape {tuple(position_ids.shape)}, expected ({batch}, {length}) or (1, {length})"
-            )
-        check_range(
-            "position_ids",
-            position_ids,
-            config.max_position_embeddings,
-            f"max_position_embeddings={config.max_position_embeddings}",
-        )
-    if encoder_hidden_states is not None:
-        if not config.add_cross_attention:
-            raise ValueError(
-                "encoder_hidden_states was given but the model has no cross-attention layers; "
-                "build it with BertConfig(is_decoder=True, add_cross_attention=True)"
-            )
-        check_floating("encoder_hidden_states", encoder_hidden_states)
-        if (
-            encoder_hidden_states.dim() != 3
-            or encoder_hidden_states.shape[0] != batch
-            or encoder_hidden_states.shape[-1] != config.hidden_size
-        ):
-            raise ValueError(
-                f"encoder_hidden_states must be [{batch}, encoder_length, {config.hidden_size}], "
-                f"got shape {tuple(encoder_hidden_states.shape)}"
-            )
-    if encoder_attention_mask is not None:
-        check_tensor("encoder_attention_mask", encoder_attention_mask)
-        if encoder_hidden_states is None:
-            if past_length == 0:
-                raise ValueError("encoder_attention_mask was given without encoder_hidden_states")
-            # Decoding from a cache: the encoder's keys/values are cached, its mask is still needed.
-            if encoder_attention_mask.shape[0] != batch:
-                raise ValueError(
-                    f"encoder_attention_mask has batch size {encoder_attention_mask.shape[0]}, input has {batch}"
-                )
-            return batch, length
-        source = encoder_hidden_states.shape[1]
-        if encoder_attention_mask.dim() == 3:
-            check_shape("encoder_attention_mask", encoder_attention_mask, (batch, length, source))
-        else:
-            check_shape(
-                "encoder_attention_mask", encoder_attention_mask, (batch, source), "[batch, encoder_length]"
-            )
-    return batch, length

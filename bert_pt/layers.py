@@ -1,7 +1,7 @@
-"""The encoder stack: activations, the feed-forward block, BertLayer, BertEncoder, BertPooler.
+"""The encoder stack: the feed-forward block, BertLayer, BertEncoder, BertPooler.
 
-Shape legend: B = batch, T = new positions, P = cached positions, S = encoder length, H = hidden size,
-I = intermediate size, N = heads, D = head size, L = layers.
+Shape legend: B batch, T new positions, P cached positions, K key positions (P + T), S encoder length,
+H hidden size, I intermediate size, N heads, D head size, L layers.
 """
 
 from __future__ import annotations
@@ -9,57 +9,15 @@ from __future__ import annotations
 import logging
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from bert_common.config import SUPPORTED_ACTIVATIONS, BertConfig
+from bert_common.config import BertConfig
 from bert_common.outputs import BaseModelOutputWithPastAndCrossAttentions
+from bert_pt.activations import get_activation
 from bert_pt.attention import BertAttention, KeyValue
 
 logger = logging.getLogger("bert_zoo")
-
-
-# ----------------------------------------------------------------------------------------- activations
-
-
-class GELUTanh(nn.Module):
-    """The tanh approximation of GELU ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
-    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.gelu(x, approximate="tanh")
-
-
-class QuickGELU(nn.Module):
-    """x * sigmoid(1.702 x), the GELU approximation of the original CLIP."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(1.702 * x)
-
-
-_ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "gelu": nn.GELU,  # exact: 0.5 x (1 + erf(x / sqrt(2)))
-    "gelu_new": GELUTanh,
-    "gelu_pytorch_tanh": GELUTanh,
-    "gelu_fast": GELUTanh,
-    "relu": nn.ReLU,
-    "silu": nn.SiLU,
-    "swish": nn.SiLU,
-    "tanh": nn.Tanh,
-    "quick_gelu": QuickGELU,
-}
-if set(_ACTIVATIONS) != set(SUPPORTED_ACTIVATIONS):  # pragma: no cover - guards a config change
-    raise ImportError(
-        f"bert_pt activations {sorted(_ACTIVATIONS)} differ from the config's {SUPPORTED_ACTIVATIONS}"
-    )
-
-
-def get_activation(name: str) -> nn.Module:
-    """A fresh module computing the activation `name` (one of `bert_common.config.SUPPORTED_ACTIVATIONS`)."""
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; supported: {SUPPORTED_ACTIVATIONS}")
-    return _ACTIVATIONS[name]()
 
 
 # -------------------------------------------------------------------------------------- feed-forward
@@ -101,14 +59,16 @@ class BertLayer(nn.Module):
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
+        # layers
         self.attention = BertAttention(config)
-        self.add_cross_attention = config.add_cross_attention
-        if self.add_cross_attention:
+        if config.add_cross_attention:
             self.crossattention = BertAttention(
                 config, position_embedding_type="absolute", is_cross_attention=True
             )
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
+        # config
+        self.add_cross_attention = config.add_cross_attention
 
     def forward(
         self,
@@ -124,7 +84,7 @@ class BertLayer(nn.Module):
         """Run the layer on `hidden_states` [B, T, H].
 
         past_key_value: (self keys, self values[, cross keys, cross values]) cached by an earlier call.
-        Returns (output [B, T, H], self-attention probabilities [B, N, T, P+T] or None,
+        Returns (output [B, T, H], self-attention probabilities [B, N, T, K] or None,
         cross-attention probabilities [B, N, T, S] or None, the layer's new cache entry).
         """
         self_past: KeyValue | None = None
@@ -156,8 +116,10 @@ class BertEncoder(nn.Module):
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        self.config = config
+        # layers
         self.layer = nn.ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
+        # config
+        self.config = config
         self.gradient_checkpointing = False
 
     def forward(

@@ -1,9 +1,11 @@
-"""The losses of the BERT heads, one small function each, following `bert_common.losses`.
+"""The losses of the BERT heads: the eight functions of `bert_common.heads.LOSS_FUNCTIONS`.
 
-Every function checks its labels first (dtype, shape, range) and raises TypeError / ValueError naming the
-argument; the loss itself is computed in float32 (a no-op for fp32 models, safer for fp16 / bf16).
+Names and signatures are the same in the three twins; the conventions are `bert_common.losses`. Every
+function checks its labels first (dtype, shape, range, with the messages of `bert_common.inputs`) and
+raises TypeError / ValueError naming the argument; the loss itself is computed in float32 (a no-op for
+fp32 models, safer for fp16 / bf16).
 
-Shape legend: B = batch, T = sequence length, V = vocabulary, L = labels, C = choices.
+Shape legend: B batch, T sequence length, V vocabulary size, Y labels (num_labels), C choices.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from bert_common.config import BertConfig
+from bert_common.inputs import check_ids, check_kind, check_shape
 from bert_common.losses import (
     IGNORE_INDEX,
     MULTI_LABEL,
@@ -20,22 +23,43 @@ from bert_common.losses import (
     check_classification_labels,
     infer_problem_type,
 )
-from bert_pt.inputs import check_integer, check_range, check_shape, check_tensor
+from bert_pt.inputs import describe
+
+_INTEGER_IDS = "integer ids (int32 or int64)"
 
 
 def _token_labels(
     name: str, labels: torch.Tensor, logits: torch.Tensor, classes: int, what: str
 ) -> torch.Tensor:
-    check_integer(name, labels)
-    check_shape(name, labels, logits.shape[:-1], "one label per token")
-    check_range(name, labels, classes, what, allowed=(IGNORE_INDEX,))
+    """Integer [B, T] labels for [B, T, classes] logits, each in [0, classes) or -100."""
+    info = describe(name, labels)
+    check_kind(name, info, "int", what=_INTEGER_IDS)
+    check_shape(name, info, tuple(logits.shape[:-1]), meaning="one label per token")
+    check_ids(name, info, classes, what, ignore=IGNORE_INDEX)
     return labels.to(logits.device)
+
+
+def _row_labels(
+    name: str, labels: torch.Tensor, logits: torch.Tensor, what: str, meaning: str
+) -> torch.Tensor:
+    """Integer [B] (or [B, 1]) labels for [B, classes] logits, each in [0, classes); returns them as [B]."""
+    batch, classes = logits.shape
+    info = describe(name, labels)
+    check_kind(name, info, "int", what=_INTEGER_IDS)
+    check_shape(name, describe(name, labels.reshape(-1)), (batch,), meaning=meaning)
+    check_ids(name, info, classes, what)
+    return labels.reshape(-1).to(logits.device)
 
 
 def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the positions whose label is not -100.
 
-    logits: [B, T, V]; labels: [B, T] original token ids at the masked positions, -100 elsewhere.
+    logits: [B, T, V] float; labels: [B, T] integer: original token ids at the masked positions, -100
+    elsewhere. Returns a float32 scalar.
+
+    Raises:
+        TypeError: labels that are not an integer tensor.
+        ValueError: labels of another shape, or ids outside [0, V) that are not -100.
     """
     vocab = logits.shape[-1]
     labels = _token_labels(
@@ -47,7 +71,11 @@ def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Next-token cross-entropy: logits[:, t] predicts labels[:, t + 1] (the shift happens here).
 
-    logits: [B, T, V]; labels: [B, T] (usually the input ids), -100 for positions to ignore.
+    logits: [B, T, V] float; labels: [B, T] integer (usually the input ids), -100 for positions to
+    ignore. Returns a float32 scalar.
+
+    Raises:
+        TypeError / ValueError: as masked_lm_loss.
     """
     vocab = logits.shape[-1]
     labels = _token_labels(
@@ -58,14 +86,43 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(shifted_logits, shifted_labels, ignore_index=IGNORE_INDEX)
 
 
-def next_sentence_loss(
-    logits: torch.Tensor, labels: torch.Tensor, name: str = "next_sentence_label"
+def _next_sentence(logits: torch.Tensor, labels: torch.Tensor, name: str) -> torch.Tensor:
+    labels = _row_labels(
+        name, labels, logits, "0 = sentence B follows A, 1 = B is random", "one 0/1 label per pair"
+    )
+    return F.cross_entropy(logits.float(), labels)
+
+
+def next_sentence_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the next-sentence classifier.
+
+    logits: [B, 2] float; labels: [B] integer, 0 = sentence B follows A, 1 = B is random.
+    Returns a float32 scalar.
+
+    Raises:
+        TypeError: labels that are not an integer tensor.
+        ValueError: not one label per row, or a label other than 0 and 1.
+    """
+    return _next_sentence(logits, labels, "labels")
+
+
+def pretraining_loss(
+    prediction_logits: torch.Tensor,
+    seq_relationship_logits: torch.Tensor,
+    labels: torch.Tensor,
+    next_sentence_label: torch.Tensor,
 ) -> torch.Tensor:
-    """Cross-entropy of the next-sentence classifier. logits: [B, 2]; labels: [B], 0 = B follows A, 1 = random."""
-    check_integer(name, labels)
-    check_shape(name, labels.reshape(-1), (logits.shape[0],), "one 0/1 label per pair")
-    check_range(name, labels, 2, "0 = sentence B follows A, 1 = B is random")
-    return F.cross_entropy(logits.float(), labels.reshape(-1).to(logits.device))
+    """Masked-LM loss plus next-sentence loss.
+
+    prediction_logits: [B, T, V]; seq_relationship_logits: [B, 2]; labels: [B, T] (-100 where not
+    masked); next_sentence_label: [B] 0/1. Returns a float32 scalar.
+
+    Raises:
+        TypeError / ValueError: as masked_lm_loss and next_sentence_loss.
+    """
+    return masked_lm_loss(prediction_logits, labels) + _next_sentence(
+        seq_relationship_logits, next_sentence_label, "next_sentence_label"
+    )
 
 
 def sequence_classification_loss(
@@ -75,10 +132,14 @@ def sequence_classification_loss(
 
     regression (num_labels == 1): mean squared error, labels [B] or [B, 1] (integers are cast to float);
     single_label_classification (integer labels): cross-entropy, labels [B] class ids;
-    multi_label_classification (float labels): sigmoid binary cross-entropy, labels [B, L] multi-hot.
-    logits: [B, L].
+    multi_label_classification (float labels): sigmoid binary cross-entropy, labels [B, Y] multi-hot.
+    logits: [B, Y] float. Returns a float32 scalar.
+
+    Raises:
+        TypeError: labels that are not a tensor; float labels for single-label classification.
+        ValueError: labels whose shape does not fit the problem type, or class ids outside [0, Y).
     """
-    check_tensor("labels", labels)
+    info = describe("labels", labels)
     batch, num_labels = logits.shape
     problem = infer_problem_type(config.problem_type, num_labels, not labels.dtype.is_floating_point)
     check_classification_labels(problem, tuple(labels.shape), batch, num_labels)
@@ -93,16 +154,40 @@ def sequence_classification_loss(
                 f"labels must be integer class ids for {SINGLE_LABEL}, got dtype {labels.dtype} "
                 "(float labels mean multi-label; set config.problem_type to choose)"
             )
-        check_integer("labels", labels)
-        check_range("labels", labels, num_labels, f"class ids must be smaller than num_labels={num_labels}")
+        check_kind("labels", info, "int", what=_INTEGER_IDS)
+        check_ids("labels", info, num_labels, f"class ids must be smaller than num_labels={num_labels}")
         return F.cross_entropy(logits.float(), labels.reshape(-1))
     if problem == MULTI_LABEL:
         return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
     raise ValueError(f"unknown problem_type {problem!r}")  # pragma: no cover - validated by the config
 
 
+def multiple_choice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the choices. logits: [B, C] float; labels: [B] integer index of the right choice.
+    Returns a float32 scalar.
+
+    Raises:
+        TypeError: labels that are not an integer tensor.
+        ValueError: not one label per row, or an index outside [0, C).
+    """
+    choices = logits.shape[1]
+    labels = _row_labels(
+        "labels",
+        labels,
+        logits,
+        f"choice indices must be smaller than num_choices={choices}",
+        "one choice index per example",
+    )
+    return F.cross_entropy(logits.float(), labels)
+
+
 def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over tokens whose label is not -100. logits: [B, T, L]; labels: [B, T]."""
+    """Mean cross-entropy over tokens whose label is not -100. logits: [B, T, Y] float; labels: [B, T]
+    integer. Returns a float32 scalar (NaN when every label is -100, as in PyTorch's cross_entropy).
+
+    Raises:
+        TypeError / ValueError: as masked_lm_loss, with class ids in [0, Y).
+    """
     classes = logits.shape[-1]
     labels = _token_labels(
         "labels", labels, logits, classes, f"class ids must be smaller than num_labels={classes}"
@@ -118,27 +203,22 @@ def question_answering_loss(
 ) -> torch.Tensor:
     """Mean of the start and end cross-entropies.
 
-    start_logits, end_logits: [B, T]. start_positions, end_positions: [B] (or [B, 1]) token indices.
-    Positions are clamped to [0, T] and T (outside the sequence) is ignored, as in Transformers: an
-    answer cut off by truncation does not contribute.
+    start_logits, end_logits: [B, T] float. start_positions, end_positions: [B] (or [B, 1]) integer token
+    indices. Positions are clamped to [0, T] and T (outside the sequence) is ignored, as in Transformers:
+    an answer cut off by truncation does not contribute. Returns a float32 scalar.
+
+    Raises:
+        TypeError: positions that are not an integer tensor.
+        ValueError: not one position per row.
     """
     batch, length = start_logits.shape
     clamped = []
     for name, positions in (("start_positions", start_positions), ("end_positions", end_positions)):
-        check_integer(name, positions)
+        check_kind(name, describe(name, positions), "int", what=_INTEGER_IDS)
         if positions.dim() > 1:
             positions = positions.squeeze(-1)
-        check_shape(name, positions, (batch,), "one token index per example")
+        check_shape(name, describe(name, positions), (batch,), meaning="one token index per example")
         clamped.append(positions.to(start_logits.device).clamp(0, length))
     start_loss = F.cross_entropy(start_logits.float(), clamped[0], ignore_index=length)
     end_loss = F.cross_entropy(end_logits.float(), clamped[1], ignore_index=length)
     return (start_loss + end_loss) / 2
-
-
-def multiple_choice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the choices. logits: [B, C]; labels: [B] index of the right choice."""
-    batch, choices = logits.shape
-    check_integer("labels", labels)
-    check_shape("labels", labels.reshape(-1), (batch,), "one choice index per example")
-    check_range("labels", labels, choices, f"choice indices must be smaller than num_choices={choices}")
-    return F.cross_entropy(logits.float(), labels.reshape(-1).to(logits.device))

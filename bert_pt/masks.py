@@ -1,7 +1,9 @@
 """Attention masks: from the users' 0/1 masks to the additive masks the attention adds to its scores.
 
-Shape legend: B = batch, T = query positions, P = cached positions, S = key positions, L = layers,
-N = heads.
+Shape legend: B batch, T query (new) positions, P cached positions, K key positions (P + T),
+S encoder length, L layers, N heads.
+
+The three functions every twin's masks.py has: `self_attention_mask`, `cross_attention_mask`, `head_mask`.
 
 The additive mask holds 0 where a query may attend and `finfo(dtype).min` where it may not, in the
 computation dtype, exactly as Transformers builds it: `(1 - mask) * finfo(dtype).min`. Decoders combine
@@ -11,6 +13,9 @@ the padding mask with the causal mask (query i, at absolute position P + i, sees
 from __future__ import annotations
 
 import torch
+
+from bert_common.inputs import check_shape
+from bert_pt.inputs import describe
 
 
 def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -26,10 +31,11 @@ def self_attention_mask(
     dtype: torch.dtype,
     device: torch.device,
 ) -> torch.Tensor | None:
-    """Additive self-attention mask [B, 1, 1, S] (encoder) or [B, 1, T, S] (decoder, or a 3-D mask); None
+    """Additive self-attention mask [B, 1, 1, K] (encoder) or [B, 1, T, K] (decoder, or a 3-D mask); None
     when nothing is masked (an encoder without `attention_mask`).
 
-    attention_mask: [B, S] (1 = real token, 0 = padding; S = P + T) or [B, T, S] per query, or None.
+    attention_mask: [B, K] (1 = real token, 0 = padding; K = P + T) or [B, T, K] per query, or None.
+    causal: decoders also hide the keys after each query.
     """
     if attention_mask is None and not causal:
         return None
@@ -37,13 +43,13 @@ def self_attention_mask(
     if attention_mask is None:
         allowed = torch.ones((batch, 1, 1, key_length), dtype=dtype, device=device)
     elif attention_mask.dim() == 3:
-        allowed = attention_mask[:, None, :, :].to(dtype)  # [B, 1, T, S]
+        allowed = attention_mask[:, None, :, :].to(dtype)  # [B, 1, T, K]
     else:
-        allowed = attention_mask[:, None, None, :].to(dtype)  # [B, 1, 1, S]
+        allowed = attention_mask[:, None, None, :].to(dtype)  # [B, 1, 1, K]
     if causal:
         query_positions = torch.arange(past_length, key_length, device=device).view(-1, 1)
         key_positions = torch.arange(key_length, device=device).view(1, -1)
-        allowed = allowed * (key_positions <= query_positions).to(dtype)[None, None]  # [B, 1, T, S]
+        allowed = allowed * (key_positions <= query_positions).to(dtype)[None, None]  # [B, 1, T, K]
     return _additive(allowed, dtype)
 
 
@@ -52,7 +58,7 @@ def cross_attention_mask(
 ) -> torch.Tensor | None:
     """Additive cross-attention mask [B, 1, 1, S] (or [B, 1, T, S] from a 3-D mask); None when not given.
 
-    encoder_attention_mask: [B, S] with 1 for the encoder's real tokens, 0 for its padding.
+    encoder_attention_mask: [B, S] (or [B, T, S]) with 1 for the encoder's real tokens, 0 for its padding.
     """
     if encoder_attention_mask is None:
         return None
@@ -61,20 +67,26 @@ def cross_attention_mask(
     return _additive(encoder_attention_mask[:, None, None, :], dtype)
 
 
-def layer_head_masks(
+def head_mask(
     head_mask: torch.Tensor | None, num_layers: int, num_heads: int, dtype: torch.dtype
 ) -> list[torch.Tensor | None]:
     """One [1, N, 1, 1] multiplier per layer from a `head_mask` of shape [N] or [L, N] (1 keeps a head,
-    0 silences it); a list of None when not given."""
+    0 silences it); a list of None when not given.
+
+    Raises:
+        TypeError: a head_mask that is not a torch.Tensor.
+        ValueError: a head_mask of another shape.
+    """
     if head_mask is None:
         return [None] * num_layers
-    if not isinstance(head_mask, torch.Tensor):
-        raise TypeError(f"head_mask must be a torch.Tensor, got {type(head_mask).__name__}")
+    check_shape(
+        "head_mask",
+        describe("head_mask", head_mask),
+        (num_heads,),
+        (num_layers, num_heads),
+        meaning="[num_heads] or [num_layers, num_heads]",
+    )
     if head_mask.dim() == 1:
         head_mask = head_mask.unsqueeze(0).expand(num_layers, -1)
-    if head_mask.dim() != 2 or tuple(head_mask.shape) != (num_layers, num_heads):
-        raise ValueError(
-            f"head_mask must have shape ({num_heads},) or ({num_layers}, {num_heads}), got {tuple(head_mask.shape)}"
-        )
     head_mask = head_mask.to(dtype)
     return [head_mask[i].view(1, num_heads, 1, 1) for i in range(num_layers)]

@@ -1,7 +1,7 @@
 """BertModel: embeddings, the encoder stack and the pooler, with the Transformers forward() API.
 
-Shape legend: B = batch, T = new positions, P = cached positions (decoders), S = encoder length,
-H = hidden size, N = heads, D = head size, L = layers.
+Shape legend: B batch, T new positions, P cached positions (decoders), K key positions (P + T),
+S encoder length, H hidden size, N heads, D head size, L layers.
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from __future__ import annotations
 import torch
 
 from bert_common.config import BertConfig
-from bert_common.outputs import BaseModelOutputWithPoolingAndCrossAttentions
+from bert_common.outputs import (
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    finish_output,
+    resolve_output_flags,
+)
 from bert_pt import inputs, masks
 from bert_pt.embeddings import BertEmbeddings
 from bert_pt.layers import BertEncoder, BertPooler
 from bert_pt.pretrained import BertPreTrainedModel
 
-# The decoder cache: per layer (self keys, self values[, cross keys, cross values]), each [B, N, P or S, D].
+# The decoder cache: per layer (self keys, self values[, cross keys, cross values]), [B, N, P, D] / [B, N, S, D].
 PastKeyValues = tuple[tuple[torch.Tensor, ...], ...]
 
 
@@ -27,6 +31,7 @@ class BertModel(BertPreTrainedModel):
     attn_implementation: "sdpa" (default) or "eager"; both give the same numbers.
     """
 
+    head_name = "BertModel"
     model_kwargs = ("add_pooling_layer",)
 
     def __init__(
@@ -60,11 +65,14 @@ class BertModel(BertPreTrainedModel):
     ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple[torch.Tensor, ...]:
         """Encode a batch.
 
-        input_ids: [B, T] token ids (or inputs_embeds: [B, T, H] word vectors; exactly one of the two).
-        attention_mask: [B, P+T] with 1 for real tokens and 0 for padding (or [B, T, P+T] per query).
-        token_type_ids: [B, T] segment ids; position_ids: [B, T] positions (default P .. P+T-1).
+        input_ids: [B, T] int token ids in [0, V) (or inputs_embeds: [B, T, H] float word vectors;
+            exactly one of the two).
+        attention_mask: [B, K] (K = P + T) with 1 for real tokens and 0 for padding, or [B, T, K] per
+            query; ints, floats or bools. Default: every position attended.
+        token_type_ids: [B, T] int segment ids (default zeros); position_ids: [B, T] or [1, T] int
+            positions (default P .. P+T-1).
         head_mask: [N] or [L, N] multipliers of the attention probabilities (0 silences a head).
-        encoder_hidden_states / encoder_attention_mask: [B, S, H] / [B, S], for cross-attention.
+        encoder_hidden_states / encoder_attention_mask: [B, S, H] float / [B, S] 0/1, for cross-attention.
         past_key_values: the cache a previous call returned (decoders); then give only the new tokens.
         use_cache: return `past_key_values` (decoders only; default config.use_cache).
         output_attentions / output_hidden_states / return_dict: default to the config's values.
@@ -72,32 +80,42 @@ class BertModel(BertPreTrainedModel):
 
         Returns BaseModelOutputWithPoolingAndCrossAttentions (or its `to_tuple()` with return_dict=False):
         last_hidden_state [B, T, H], pooler_output [B, H], hidden_states (L+1) x [B, T, H],
-        past_key_values, attentions L x [B, N, T, P+T], cross_attentions L x [B, N, T, S].
+        past_key_values, attentions L x [B, N, T, K], cross_attentions L x [B, N, T, S]; floats in the
+        model's dtype.
+
+        Raises:
+            ValueError: past_key_values for a model that is not a decoder, and the input rules of
+                `bert_common.inputs.check_encoder_inputs` (a wrong shape, an empty sequence, ids outside
+                their table, a mask holding values other than 0 and 1, P + T > max_position_embeddings).
+            TypeError: arguments that are not tensors, or tensors of the wrong dtype.
         """
         config = self.config
-        output_attentions = config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = (
-            config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        flags = resolve_output_flags(
+            config,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            use_cache=use_cache,
+            return_dict=return_dict,
         )
-        return_dict = config.return_dict if return_dict is None else return_dict
-        use_cache = (config.use_cache if use_cache is None else use_cache) if config.is_decoder else False
 
         past_length = 0
         if past_key_values is not None:
             if not config.is_decoder:
                 raise ValueError("past_key_values is only used by decoders (BertConfig(is_decoder=True))")
             past_length = inputs.check_past_key_values(past_key_values, config)
-        batch, length = inputs.check_model_inputs(
+        geometry = inputs.check_inputs(
             config,
             input_ids=input_ids,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
             position_ids=position_ids,
+            head_mask=head_mask,
             inputs_embeds=inputs_embeds,
             encoder_hidden_states=encoder_hidden_states,
             encoder_attention_mask=encoder_attention_mask,
             past_length=past_length,
         )
+        batch, length = geometry.batch, geometry.length
 
         embedding_output = self.embeddings(
             input_ids=input_ids,
@@ -111,9 +129,7 @@ class BertModel(BertPreTrainedModel):
             attention_mask, batch, length, past_length, config.is_decoder, dtype, embedding_output.device
         )
         cross_mask = masks.cross_attention_mask(encoder_attention_mask, dtype)
-        head_masks = masks.layer_head_masks(
-            head_mask, config.num_hidden_layers, config.num_attention_heads, dtype
-        )
+        head_masks = masks.head_mask(head_mask, config.num_hidden_layers, config.num_attention_heads, dtype)
 
         encoder_outputs = self.encoder(
             embedding_output,
@@ -122,9 +138,9 @@ class BertModel(BertPreTrainedModel):
             encoder_hidden_states=encoder_hidden_states,
             encoder_attention_mask=cross_mask,
             past_key_values=past_key_values,
-            use_cache=use_cache,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
+            use_cache=flags.use_cache,
+            output_attentions=flags.output_attentions,
+            output_hidden_states=flags.output_hidden_states,
             past_length=past_length,
         )
         sequence_output = encoder_outputs.last_hidden_state  # [B, T, H]
@@ -137,4 +153,4 @@ class BertModel(BertPreTrainedModel):
             attentions=encoder_outputs.attentions,
             cross_attentions=encoder_outputs.cross_attentions,
         )
-        return output if return_dict else output.to_tuple()
+        return finish_output(output, flags.return_dict, config)

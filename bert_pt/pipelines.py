@@ -7,6 +7,8 @@
 Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
 twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
 (used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`).
+
+Shape legend: B batch, T sequence length (the arrays of `run_numpy` keep the model's shapes).
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ import torch
 
 from bert_common.config import BertConfig
 from bert_common.pipelines import Pipeline, build_pipeline
+from bert_pt.pretrained import BertPreTrainedModel
+from bert_pt.registry import model_class
 
 
 def load_model(head: str, source: str, **kwargs: Any) -> tuple[Any, BertConfig, dict[str, list]]:
-    """(model in eval mode, its config, loading info) for the head class named `head`."""
-    from bert_pt import MODEL_CLASSES
+    """(model in eval mode, its config, loading info) for the head class named `head` (any twin's spelling).
 
-    model, info = MODEL_CLASSES[head].from_pretrained(source, output_loading_info=True, **kwargs)
+    Raises:
+        ValueError: an unknown head; and the errors of `BertPreTrainedModel.from_pretrained`.
+    """
+    model, info = model_class(head).from_pretrained(source, output_loading_info=True, **kwargs)
     return model, model.config, info
 
 
@@ -61,10 +67,13 @@ def pipeline(
     model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_pt model.
     device: where the model runs ("cpu", "cuda", ...); default: cpu, or the loaded model's device.
     kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
-    """
-    from bert_pt import BertPreTrainedModel
 
-    def load(head: str, source: str):
+    Raises:
+        ValueError: an unknown task, or a model whose head cannot serve it (see
+            bert_common.pipelines.build_pipeline); and the errors of from_pretrained when loading.
+    """
+
+    def load(head: str, source: str) -> tuple[Any, BertConfig, list[str]]:
         loaded, config, info = load_model(head, source)
         return loaded, config, info["missing_keys"]
 

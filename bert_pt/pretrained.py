@@ -1,51 +1,45 @@
-"""BertPreTrainedModel: what every BERT model shares, and `from_pretrained` / `save_pretrained`.
+"""BertPreTrainedModel: the base class of every bert_pt model.
 
 The base class stays thin: it holds the config and gives each model the methods Transformers users call
 (`from_pretrained`, `save_pretrained`, `resize_token_embeddings`, `prune_heads`,
-`gradient_checkpointing_enable`, ...). The work is done by focused modules:
+`gradient_checkpointing_enable`, ...). The work is done by focused modules, all below this one:
 
-- weights on disk: `conversion.checkpoint` (config + canonical weights, safetensors / pytorch_model.bin),
-  `conversion.canonical.fit_to_model` (legacy names, the `bert.` prefix, missing / unexpected /
-  mismatched keys), `conversion.pt` (canonical weights <-> the module's parameters);
+- weights on disk: `bert_pt.loading` (on `conversion.loading`, with `conversion.pt` as the adapter);
 - initialization: `bert_pt.initialization`; resizing and pruning: `bert_pt.surgery`;
-  generation: `bert_pt.generation`.
+- the attention implementation: `bert_pt.attention`.
+
+Shape legend: V vocabulary size, H hidden size.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
-from bert_common.config import FIELDS, BertConfig
-from bert_pt.attention import BertSelfAttention, check_attn_implementation
+from bert_common.config import BertConfig
+from bert_pt import loading, surgery
+from bert_pt.attention import get_attn_implementation, set_attn_implementation
 from bert_pt.initialization import init_bert_weights, zero_padding_rows
-
-logger = logging.getLogger("bert_zoo")
-
-_DTYPES = {
-    "float32": torch.float32,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float64": torch.float64,
-}
 
 
 class BertPreTrainedModel(nn.Module):
-    """Base of every bert_pt model: config, initialization, embeddings access, loading and saving."""
+    """Base of every bert_pt model: config, initialization, embeddings access, loading and saving.
+
+    Subclasses set `head_name` (the head in `bert_common.heads.HEADS`) and `model_kwargs` (keyword
+    arguments of their __init__, besides config and attn_implementation, that from_pretrained accepts).
+    """
 
     config_class = BertConfig
     base_model_prefix = "bert"
     supports_gradient_checkpointing = True
-    # Keyword arguments of __init__ (besides config and attn_implementation) that from_pretrained accepts.
-    model_kwargs: tuple[str, ...] = ()
+    head_name: ClassVar[str]
+    model_kwargs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -101,6 +95,11 @@ class BertPreTrainedModel(nn.Module):
         return self.base_model.embeddings.word_embeddings
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
+        """Use `value` [V, H] as the word embeddings (and the tied decoder); updates config.vocab_size.
+
+        Raises:
+            TypeError: not a torch.nn.Embedding. ValueError: its width is not hidden_size.
+        """
         if not isinstance(value, nn.Embedding):
             raise TypeError(f"set_input_embeddings expects a torch.nn.Embedding, got {type(value).__name__}")
         if value.embedding_dim != self.config.hidden_size:
@@ -128,35 +127,33 @@ class BertPreTrainedModel(nn.Module):
         mean_resizing: bool = True,
     ) -> nn.Embedding:
         """See `bert_pt.surgery.resize_token_embeddings`."""
-        from bert_pt.surgery import resize_token_embeddings
-
-        return resize_token_embeddings(self, new_num_tokens, pad_to_multiple_of, mean_resizing)
+        return surgery.resize_token_embeddings(self, new_num_tokens, pad_to_multiple_of, mean_resizing)
 
     # ------------------------------------------------------------------------ pruning, attention
 
     def prune_heads(self, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
-        """Remove attention heads: {layer: [heads]} (numbered as in the unpruned model)."""
-        from bert_pt.surgery import prune_heads
-
-        prune_heads(self, heads_to_prune)
+        """Remove attention heads: {layer: [heads]} (numbered as in the unpruned model); see
+        `bert_pt.surgery.prune_heads`."""
+        surgery.prune_heads(self, heads_to_prune)
 
     def set_attn_implementation(self, attn_implementation: str) -> None:
-        """Switch every attention block to "sdpa" or "eager"."""
-        check_attn_implementation(attn_implementation)
-        for module in self.modules():
-            if isinstance(module, BertSelfAttention):
-                module.attn_implementation = attn_implementation
+        """Switch every attention block to "sdpa" or "eager" (ValueError for another name)."""
+        set_attn_implementation(self, attn_implementation)
 
     @property
     def attn_implementation(self) -> str:
-        return next(m.attn_implementation for m in self.modules() if isinstance(m, BertSelfAttention))
+        return get_attn_implementation(self)
 
     # ----------------------------------------------------------------------- gradient checkpointing
 
     def gradient_checkpointing_enable(
         self, gradient_checkpointing_kwargs: Mapping[str, Any] | None = None
     ) -> None:
-        """Recompute each layer's activations in the backward pass (training only) to save memory."""
+        """Recompute each layer's activations in the backward pass (training only) to save memory.
+
+        Raises:
+            ValueError: kwargs other than use_reentrant=False.
+        """
         if gradient_checkpointing_kwargs and set(gradient_checkpointing_kwargs) - {"use_reentrant"}:
             raise ValueError(
                 f"gradient_checkpointing_kwargs supports only 'use_reentrant', got {sorted(gradient_checkpointing_kwargs)}"
@@ -191,70 +188,48 @@ class BertPreTrainedModel(nn.Module):
         attn_implementation: str | None = None,
         device: torch.device | str | None = None,
         **kwargs: Any,
-    ) -> BertPreTrainedModel | tuple[BertPreTrainedModel, dict[str, list]]:
+    ) -> BertPreTrainedModel | tuple[BertPreTrainedModel, dict[str, Any]]:
         """Load a model from a directory or hub id holding config.json and model.safetensors (sharded or
-        not), or a legacy pytorch_model.bin (read with weights_only=True).
+        not), or a legacy pytorch_model.bin (read with weights_only=True), a tf_model.h5,
+        flax_model.msgpack or Google TF1 checkpoint (all through the canonical weights).
 
+        pretrained_model_name_or_path: a directory, or a hub id found in the local cache (or downloaded).
         config: a BertConfig (or a path to one) to use instead of the stored config.
-        dtype: torch dtype (or its name, or "auto" for the stored one); float32 when None.
+        dtype: floating torch dtype (or its name, or "auto" for the stored one); float32 when None.
             `torch_dtype` is the older spelling.
-        attn_implementation: "sdpa" (default) or "eager".
+        attn_implementation: "sdpa" (default) or "eager". device: where to put the model (default cpu).
         ignore_mismatched_sizes: initialize weights whose shapes differ instead of raising.
-        output_loading_info: also return {"missing_keys", "unexpected_keys", "mismatched_keys", ...}.
+        output_loading_info: also return {"missing_keys", "unexpected_keys", "mismatched_keys",
+            "dropped_keys", "renamed_keys", "error_msgs"}.
+        cache_dir, revision, local_files_only, token: as in Transformers, for hub ids.
         kwargs: BertConfig fields that override the stored ones (e.g. num_labels=3), and the model's
-            own keyword arguments (`add_pooling_layer` for BertModel).
-        The model comes back in eval mode.
+            own keyword arguments (`model_kwargs`, e.g. `add_pooling_layer` for BertModel).
+
+        Returns the model in eval mode (and the loading info with output_loading_info=True).
+
+        Raises:
+            bert_common.files.ModelNotFoundError: no such directory, or no weights in it.
+            conversion.canonical.ShapeMismatchError: checkpoint shapes that do not fit the config (unless
+                ignore_mismatched_sizes).
+            TypeError: unknown keyword arguments; both dtype and torch_dtype; a config of another type.
+            ValueError: an unknown dtype name or attn_implementation.
         """
-        from conversion.canonical import fit_to_model
-        from conversion.checkpoint import load_pretrained
-        from conversion.pt import expected_shapes, load_canonical, tied_weights
-
-        if torch_dtype is not None:
-            if dtype is not None:
-                raise TypeError("pass dtype or torch_dtype (its older name), not both")
-            dtype = torch_dtype
-        model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cls.model_kwargs}
-        unknown = sorted(k for k in kwargs if k not in FIELDS)
-        if unknown:
-            raise TypeError(
-                f"{cls.__name__}.from_pretrained got unknown keyword argument(s) {unknown}; it accepts BertConfig "
-                f"fields and {list(cls.model_kwargs) or 'no model arguments'}"
-            )
-        if isinstance(config, (str, os.PathLike)):
-            config = BertConfig.from_pretrained(config)
-        elif config is not None:
-            if not isinstance(config, BertConfig):
-                raise TypeError(f"config must be a BertConfig or a path, got {type(config).__name__}")
-            config = config.copy(**kwargs)
-            kwargs = {}
-        if attn_implementation is not None:
-            check_attn_implementation(attn_implementation)
-
-        config, state, source = load_pretrained(
+        return loading.from_pretrained(
+            cls,
             pretrained_model_name_or_path,
             config=config,
-            revision=revision,
             cache_dir=cache_dir,
+            ignore_mismatched_sizes=ignore_mismatched_sizes,
+            output_loading_info=output_loading_info,
             local_files_only=local_files_only,
             token=token,
+            revision=revision,
+            dtype=dtype,
+            torch_dtype=torch_dtype,
+            attn_implementation=attn_implementation,
+            device=device,
             **kwargs,
         )
-        target_dtype = _resolve_dtype(dtype, config, state)
-        model = cls(config, attn_implementation=attn_implementation, **model_kwargs)
-        matched, report = fit_to_model(
-            state,
-            expected_shapes(model),
-            tied=tied_weights(model),
-            ignore_mismatched_sizes=ignore_mismatched_sizes,
-        )
-        load_canonical(model, matched)
-        report.log(cls.__name__, source)
-        if target_dtype is not None:
-            model.to(target_dtype)
-        if device is not None:
-            model.to(device)
-        model.eval()
-        return (model, report.loading_info()) if output_loading_info else model
 
     def save_pretrained(
         self,
@@ -263,50 +238,17 @@ class BertPreTrainedModel(nn.Module):
         max_shard_size: int | str = "5GB",
         safe_serialization: bool = True,
     ) -> list[Path]:
-        """Write config.json and model.safetensors (sharded with an index above `max_shard_size`).
+        """Write config.json and model.safetensors (sharded with an index above `max_shard_size`, an int
+        of bytes or a size such as "5GB").
 
         The weights are the canonical state dict Transformers writes: a tied MLM decoder is not stored
         (it is the word-embedding matrix), bfloat16 weights are stored as float32 (exactly; the
         config records dtype "bfloat16"). Returns the files written.
+
+        Raises:
+            ValueError: safe_serialization=False (bert_pt writes safetensors only).
+            NotADirectoryError: save_directory is a file.
         """
-        from conversion.checkpoint import save_pretrained
-        from conversion.pt import module_to_canonical
-
-        if not safe_serialization:
-            raise ValueError(
-                "bert_pt writes safetensors only (safe_serialization=True); it reads pytorch_model.bin"
-            )
-        config = self.config.copy()
-        dtype_name = str(self.dtype).removeprefix("torch.")
-        config.extra["dtype"] = dtype_name
-        if "torch_dtype" in config.extra:
-            config.extra["torch_dtype"] = dtype_name
-        return save_pretrained(
-            save_directory,
-            config,
-            module_to_canonical(self),
-            architecture=type(self).__name__,
-            max_shard_size=max_shard_size,
+        return loading.save_pretrained(
+            self, save_directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization
         )
-
-
-def _resolve_dtype(
-    dtype: torch.dtype | str | None, config: BertConfig, state: Mapping[str, np.ndarray]
-) -> torch.dtype | None:
-    """The dtype to cast a loaded model to: None keeps float32; "auto" uses the stored dtype."""
-    if dtype is None:
-        return None
-    if dtype == "auto":
-        name = config.extra.get("dtype") or config.extra.get("torch_dtype")
-        if name is None:
-            name = next(
-                (str(a.dtype) for a in state.values() if np.issubdtype(a.dtype, np.floating)), "float32"
-            )
-        dtype = name
-    if isinstance(dtype, str):
-        if dtype.removeprefix("torch.") not in _DTYPES:
-            raise ValueError(f"dtype {dtype!r} is not one of {sorted(_DTYPES)} or 'auto'")
-        return _DTYPES[dtype.removeprefix("torch.")]
-    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
-        return dtype
-    raise TypeError(f"dtype must be a floating torch.dtype, its name, or 'auto'; got {dtype!r}")

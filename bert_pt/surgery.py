@@ -1,6 +1,10 @@
 """Operations that change parameter shapes: resizing the token embeddings and pruning attention heads.
 
-Shape legend: V = vocabulary, H = hidden size, N = heads, D = head size.
+A PyTorch-only file: Keras and Flax parameters are not edited in place (Transformers offers neither
+there). It sits above `attention` (it edits `BertAttention` blocks) and below `pretrained`, whose
+`prune_heads` / `resize_token_embeddings` methods call it.
+
+Shape legend: V vocabulary size, H hidden size, N heads, D head size.
 """
 
 from __future__ import annotations
@@ -8,13 +12,11 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bert_pt.pretrained import BertPreTrainedModel
+from bert_pt.attention import BertAttention
 
 logger = logging.getLogger("bert_zoo")
 
@@ -59,8 +61,35 @@ def prune_linear_layer(layer: nn.Linear, index: torch.Tensor, dim: int = 0) -> n
     return new
 
 
-def prune_heads(model: BertPreTrainedModel, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
-    """Remove attention heads in place: {layer index: [head indices]}; recorded in `config.pruned_heads`."""
+def prune_attention_heads(block: BertAttention, heads: Iterable[int]) -> None:
+    """Remove attention heads (numbered as in the unpruned model) from one attention block, in place.
+
+    The query/key/value projections lose the heads' output rows ([N*D, H] -> [(N-n)*D, H]) and the output
+    projection the matching input columns; heads pruned before are skipped.
+    """
+    attention = block.self
+    heads, index = pruneable_heads_and_index(
+        heads, attention.num_attention_heads, attention.attention_head_size, block.pruned_heads
+    )
+    if not heads:
+        return
+    attention.query = prune_linear_layer(attention.query, index, dim=0)
+    attention.key = prune_linear_layer(attention.key, index, dim=0)
+    attention.value = prune_linear_layer(attention.value, index, dim=0)
+    block.output.dense = prune_linear_layer(block.output.dense, index, dim=1)
+    attention.num_attention_heads -= len(heads)
+    attention.all_head_size = attention.attention_head_size * attention.num_attention_heads
+    block.pruned_heads |= heads
+
+
+def prune_heads(model: nn.Module, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
+    """Remove attention heads of a bert_pt model in place: {layer index: [head indices]}; recorded in
+    `model.config.pruned_heads`.
+
+    Raises:
+        TypeError: heads_to_prune is not a mapping.
+        ValueError: a layer or head that does not exist, or pruning every head of a layer.
+    """
     if not isinstance(heads_to_prune, Mapping):
         raise TypeError(
             f"heads_to_prune must map layer index -> list of heads, got {type(heads_to_prune).__name__}"
@@ -80,7 +109,7 @@ def prune_heads(model: BertPreTrainedModel, heads_to_prune: Mapping[int, Iterabl
         merged = set(config.pruned_heads.get(layer_index, [])) | set(heads)
         if len(merged) >= config.num_attention_heads:
             raise ValueError(f"pruning {sorted(merged)} would remove every head of layer {layer_index}")
-        layers[layer_index].attention.prune_heads(heads)
+        prune_attention_heads(layers[layer_index].attention, heads)
         config.pruned_heads[layer_index] = sorted(merged)
 
 
@@ -103,7 +132,7 @@ def _resized_matrix(old: torch.Tensor, rows: int, mean_resizing: bool, std: floa
 
 
 def resize_token_embeddings(
-    model: BertPreTrainedModel,
+    model: nn.Module,
     new_num_tokens: int | None = None,
     pad_to_multiple_of: int | None = None,
     mean_resizing: bool = True,
@@ -114,6 +143,9 @@ def resize_token_embeddings(
     tokens do not skew the MLM softmax) or are drawn from N(0, initializer_range). A tied MLM decoder
     follows the word embeddings; an untied one is resized the same way, and the decoder bias is padded
     with zeros. Updates `config.vocab_size`; returns the new word-embedding module.
+
+    Raises:
+        ValueError: new_num_tokens or pad_to_multiple_of that is not a positive int.
     """
     old = model.get_input_embeddings()
     if new_num_tokens is None and pad_to_multiple_of is None:

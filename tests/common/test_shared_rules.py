@@ -50,6 +50,8 @@ def test_generation_arguments_resolve_as_transformers_does():
         ({"do_sample": True, "temperature": 0.0}, "temperature must be > 0"),
         ({"top_k": -1}, "top_k must be >= 0"),
         ({"top_p": 1.5}, r"top_p must be in \(0, 1\]"),
+        ({"eos_token_id": 99}, r"eos_token_id=99 is outside the vocabulary \[0, 99\)"),
+        ({"pad_token_id": -1}, r"pad_token_id=-1 is outside the vocabulary"),
     ],
 )
 def test_generation_arguments_out_of_range_are_refused(kwargs, message):

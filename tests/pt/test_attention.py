@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from bert_pt import BertLMHeadModel, BertModel
-from bert_pt.layers import get_activation
-from bert_pt.masks import cross_attention_mask, layer_head_masks, self_attention_mask
+from bert_pt.activations import get_activation
+from bert_pt.masks import cross_attention_mask, head_mask, self_attention_mask
+from tests.common.head_spec import batch, tiny
 from tests.helpers import ATOL, max_abs_diff
-from tests.pt.utils import batch, numpy, tiny, to
+from tests.pt.utils import numpy, tensors, to
 
 CONFIGS = {
     "absolute": {},
@@ -35,7 +36,7 @@ def _twins(config, device):
 def test_sdpa_matches_eager(variant, device):
     config = tiny(**CONFIGS[variant])
     sdpa, eager = _twins(config, device)
-    x = batch(config)
+    x = tensors(batch(config))
     x["attention_mask"][2, :] = 0  # and a fully padded row
     if config.add_cross_attention:
         x["encoder_hidden_states"] = torch.randn(3, 5, 32)
@@ -54,7 +55,7 @@ def test_output_attentions_falls_back_to_eager_silently():
     """Asking for the probabilities on an SDPA model gives the eager numbers and leaves the setting alone."""
     config = tiny()
     sdpa, eager = _twins(config, "cpu")
-    x = batch(config)
+    x = tensors(batch(config))
     with torch.no_grad():
         a = sdpa(**x, output_attentions=True)
         b = eager(**x, output_attentions=True)
@@ -88,7 +89,7 @@ def test_fully_padded_row_is_finite(dtype, attn_implementation, device):
             heads.query.bias.fill_(-3.0)
             heads.key.bias.fill_(3.0)
     model.to(device=device, dtype=dtype)
-    x = batch(config)
+    x = tensors(batch(config))
     x["attention_mask"][0] = 0
     with torch.no_grad():
         out = model(**to(x, device), output_hidden_states=True)
@@ -101,7 +102,7 @@ def test_fully_padded_row_attends_uniformly():
     """Transformers' additive mask makes every score of a fully masked row finfo.min: uniform attention."""
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     x["attention_mask"][0] = 0
     with torch.no_grad():
         out = model(**x, output_attentions=True)
@@ -133,10 +134,10 @@ def test_causal_mask_with_cache_offsets():
 
 
 def test_head_mask_shapes():
-    per_layer = layer_head_masks(torch.tensor([1.0, 0.0]), 3, 2, torch.float32)
+    per_layer = head_mask(torch.tensor([1.0, 0.0]), 3, 2, torch.float32)
     assert len(per_layer) == 3 and all(h.shape == (1, 2, 1, 1) for h in per_layer)
-    with pytest.raises(ValueError, match="head_mask must have shape"):
-        layer_head_masks(torch.ones(3, 3), 3, 2, torch.float32)
+    with pytest.raises(ValueError, match=r"head_mask has shape \(3, 3\), expected \(2,\) or \(3, 2\)"):
+        head_mask(torch.ones(3, 3), 3, 2, torch.float32)
 
 
 @pytest.mark.parametrize("position_embedding_type", ["absolute", "relative_key", "relative_key_query"])
@@ -144,7 +145,7 @@ def test_decoder_is_causal(position_embedding_type):
     """Changing token t of a decoder's input leaves the outputs at positions < t unchanged."""
     config = tiny(is_decoder=True, position_embedding_type=position_embedding_type)
     model = BertLMHeadModel(config).eval()
-    ids = batch(config, pad_row=None)["input_ids"]
+    ids = tensors(batch(config, pad_row=None))["input_ids"]
     changed = ids.clone()
     changed[:, 4] = (changed[:, 4] + 1) % config.vocab_size
     a, b = model(ids).logits, model(changed).logits
@@ -159,7 +160,7 @@ def test_relative_positions_ignore_absolute_offsets():
     """With relative positions only distances matter: the position table is not used."""
     config = tiny(position_embedding_type="relative_key")
     model = BertModel(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     a = model(**x).last_hidden_state
     with torch.no_grad():
         model.embeddings.position_embeddings.weight.normal_()
@@ -203,7 +204,7 @@ def test_autocast_bfloat16(attn_implementation):
     """Under autocast the mask (built in fp32) meets bf16 scores: it is narrowed without becoming -inf."""
     config = tiny()
     model = BertModel(config, attn_implementation=attn_implementation).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     x["attention_mask"][0] = 0
     with torch.no_grad():
         reference = model(**x).last_hidden_state

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bert_common.generation import GenerateOutput
 from bert_pt import BertLMHeadModel, BertModel
+from bert_pt.generation import generate
+from tests.common.head_spec import tiny
 from tests.helpers import ATOL, max_abs_diff
-from tests.pt.utils import numpy, tiny
+from tests.pt.utils import numpy
 
 B, T = 2, 9
 
@@ -109,8 +112,7 @@ def test_top_k_1_sampling_is_greedy_and_samples_stay_in_top_k():
     prompt = _ids(length=4)
     greedy = model.generate(prompt, max_new_tokens=5)
     assert torch.equal(model.generate(prompt, max_new_tokens=5, do_sample=True, top_k=1), greedy)
-    g = torch.Generator().manual_seed(3)
-    sampled = model.generate(prompt, max_new_tokens=5, do_sample=True, top_k=3, temperature=0.7, generator=g)
+    sampled = model.generate(prompt, max_new_tokens=5, do_sample=True, top_k=3, temperature=0.7, seed=3)
     for step in range(4, 9):
         logits = model(sampled[:, :step]).logits[:, -1]
         top3 = logits.topk(3, dim=-1).indices
@@ -121,7 +123,7 @@ def test_top_k_1_sampling_is_greedy_and_samples_stay_in_top_k():
         do_sample=True,
         top_k=3,
         temperature=0.7,
-        generator=torch.Generator().manual_seed(3),
+        seed=3,
     )
     assert torch.equal(sampled, again)
 
@@ -144,7 +146,10 @@ def test_eos_finishes_a_sequence_and_pads_it():
     "kwargs, match",
     [
         ({"temperature": 0.0, "do_sample": True}, "temperature"),
-        ({"top_k": 0, "do_sample": True}, "top_k"),
+        ({"top_k": -1, "do_sample": True}, "top_k"),
+        ({"top_p": 0.0, "do_sample": True}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"max_length": 4}, "max_length"),
         ({"max_new_tokens": 61}, "max_position_embeddings"),
         ({"max_new_tokens": -1}, "max_new_tokens"),
         ({"eos_token_id": 99}, "eos_token_id"),
@@ -160,3 +165,30 @@ def test_generate_needs_a_decoder():
     model = BertLMHeadModel(tiny()).eval()
     with pytest.raises(ValueError, match="is_decoder=True"):
         model.generate(_ids(length=4), max_new_tokens=2)
+
+
+def test_top_p_keeps_the_nucleus_and_tiny_top_p_is_greedy():
+    model = _decoder("cpu")
+    prompt = _ids(length=4)
+    greedy = model.generate(prompt, max_new_tokens=5)
+    assert torch.equal(model.generate(prompt, max_new_tokens=5, do_sample=True, top_p=1e-6, seed=0), greedy)
+    sampled = model.generate(prompt, max_new_tokens=5, do_sample=True, top_p=0.5, seed=1)
+    for step in range(4, 9):
+        probs = model(sampled[:, :step]).logits[:, -1].softmax(-1)
+        ranked, order = probs.sort(dim=-1, descending=True)
+        before = ranked.cumsum(-1) - ranked  # probability of the tokens ranked above each one
+        for b in range(B):
+            allowed = order[b][before[b] < 0.5]
+            assert sampled[b, step] in allowed
+
+
+def test_generate_limits_and_dict_output():
+    model = _decoder("cpu")
+    prompt = _ids(length=4)
+    default = model.generate(prompt)
+    assert default.shape == (B, 4 + 20), "20 new tokens by default"
+    assert torch.equal(model.generate(prompt, max_length=7), default[:, :7])
+    assert torch.equal(model.generate(prompt, max_new_tokens=3, max_length=50), default[:, :7])
+    out = model.generate(prompt, max_new_tokens=3, return_dict_in_generate=True)
+    assert isinstance(out, GenerateOutput) and torch.equal(out.sequences, default[:, :7])
+    assert torch.equal(generate(model, prompt, None, max_new_tokens=3), default[:, :7])

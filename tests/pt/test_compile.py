@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from bert_pt import BertForSequenceClassification
+from tests.common.head_spec import batch, tiny
 from tests.helpers import ATOL, max_abs_diff
-from tests.pt.utils import batch, numpy, tiny
+from tests.pt.utils import numpy, tensors
 
 
 @pytest.mark.slow
@@ -17,7 +18,7 @@ def test_compiled_model_matches_eager():
     """Default backend (inductor). One layer keeps the cold compile (C++ kernels) to well under a minute."""
     config = tiny(num_labels=3, num_hidden_layers=1)
     model = BertForSequenceClassification(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     labels = torch.tensor([0, 2, 1])
     compiled = torch.compile(model)
     with torch.no_grad():

@@ -1,5 +1,5 @@
-"""The model tester: a tiny config, one check per head (output shapes and loss), every optional output,
-tuple mode, and the forward arguments that change nothing when given their default value."""
+"""The head tester (tests/common/head_spec.py) run on bert_pt, then the PyTorch-specific checks: every
+optional output, tuple mode, and the forward arguments that change nothing when given their default."""
 
 from __future__ import annotations
 
@@ -9,149 +9,82 @@ import torch
 from bert_common.heads import HEADS
 from bert_pt import (
     MODEL_CLASSES,
-    BertForMaskedLM,
     BertForMultipleChoice,
-    BertForNextSentencePrediction,
     BertForPreTraining,
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
     BertLMHeadModel,
     BertModel,
+    model_class,
+)
+from tests.common.head_spec import (
+    HEAD_NAMES,
+    MC_BATCH,
+    MC_CHOICES,
+    B,
+    H,
+    L,
+    N,
+    T,
+    batch,
+    expected_shapes,
+    head_config,
+    head_inputs,
+    rows,
+    tiny,
 )
 from tests.helpers import ATOL, max_abs_diff
-from tests.pt.utils import batch, numpy, tiny
-
-B, T, H, V, N, LAYERS = 3, 7, 32, 99, 4, 2
+from tests.pt.utils import numpy, tensors
 
 
-def _scalar_loss(loss):
-    assert loss.shape == () and torch.isfinite(loss) and loss > 0
+def _model(name: str, **changes):
+    config = head_config(name, **changes)
+    return MODEL_CLASSES[name](config).eval(), config
 
 
-class TestModelTester:
-    """One check per head: shapes of every field, and a loss when labels are given."""
-
-    def check_bert_model(self):
-        config = tiny()
-        model = BertModel(config).eval()
-        out = model(**batch(config))
-        assert out.last_hidden_state.shape == (B, T, H)
-        assert out.pooler_output.shape == (B, H)
-        assert out.hidden_states is None and out.attentions is None and out.past_key_values is None
-        no_pool = BertModel(config, add_pooling_layer=False).eval()(**batch(config))
-        assert no_pool.pooler_output is None and "pooler_output" not in no_pool
-
-    def test_bert_model(self):
-        self.check_bert_model()
-
-    def test_pretraining(self):
-        config = tiny()
-        x = batch(config)
-        labels = torch.full((B, T), -100)
-        labels[:, 1] = 5
-        out = BertForPreTraining(config).eval()(
-            **x, labels=labels, next_sentence_label=torch.tensor([0, 1, 0])
-        )
-        assert out.prediction_logits.shape == (B, T, V)
-        assert out.seq_relationship_logits.shape == (B, 2)
-        _scalar_loss(out.loss)
-        assert BertForPreTraining(config).eval()(**x).loss is None
-
-    def test_lm_head(self):
-        config = tiny(is_decoder=True)
-        x = batch(config)
-        out = BertLMHeadModel(config).eval()(**x, labels=x["input_ids"])
-        assert out.logits.shape == (B, T, V)
-        _scalar_loss(out.loss)
-        assert out.past_key_values is None, "labels switch the cache off"
-        cached = BertLMHeadModel(config).eval()(**x, use_cache=True)
-        assert len(cached.past_key_values) == LAYERS
-        assert all(k.shape == (B, N, T, H // N) for layer in cached.past_key_values for k in layer)
-
-    def test_masked_lm(self):
-        config = tiny()
-        labels = torch.full((B, T), -100)
-        labels[0, 3] = 42
-        out = BertForMaskedLM(config).eval()(**batch(config), labels=labels)
-        assert out.logits.shape == (B, T, V)
-        _scalar_loss(out.loss)
-
-    def test_next_sentence(self):
-        config = tiny()
-        out = BertForNextSentencePrediction(config).eval()(**batch(config), labels=torch.tensor([0, 1, 1]))
-        assert out.logits.shape == (B, 2)
-        _scalar_loss(out.loss)
-
-    @pytest.mark.parametrize(
-        "num_labels, labels, problem",
-        [
-            (3, torch.tensor([0, 2, 1]), "single_label_classification"),
-            (3, torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0]]), "multi_label_classification"),
-            (1, torch.tensor([0.5, -1.0, 2.0]), "regression"),
-        ],
-    )
-    def test_sequence_classification(self, num_labels, labels, problem):
-        config = tiny(num_labels=num_labels)
-        out = BertForSequenceClassification(config).eval()(**batch(config), labels=labels)
-        assert out.logits.shape == (B, num_labels)
-        _scalar_loss(out.loss)
-        assert config.problem_type is None, "the config is not mutated by inferring the problem type"
-
-    def test_multiple_choice(self):
-        config = tiny()
-        x = {k: v.unsqueeze(1).expand(-1, 4, -1).contiguous() for k, v in batch(config).items()}
-        out = BertForMultipleChoice(config).eval()(
-            **x, labels=torch.tensor([0, 3, 1]), output_hidden_states=True
-        )
-        assert out.logits.shape == (B, 4)
-        assert out.hidden_states[0].shape == (B * 4, T, H)
-        _scalar_loss(out.loss)
-
-    def test_token_classification(self):
-        config = tiny(num_labels=5)
-        labels = torch.randint(0, 5, (B, T))
-        labels[1, -2:] = -100
-        out = BertForTokenClassification(config).eval()(**batch(config), labels=labels)
-        assert out.logits.shape == (B, T, 5)
-        _scalar_loss(out.loss)
-
-    def test_question_answering(self):
-        config = tiny()
-        out = BertForQuestionAnswering(config).eval()(
-            **batch(config), start_positions=torch.tensor([1, 2, 3]), end_positions=torch.tensor([2, 2, 5])
-        )
-        assert out.start_logits.shape == (B, T) and out.end_logits.shape == (B, T)
-        _scalar_loss(out.loss)
+def _tensor_shapes(output) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in output.items() if isinstance(v, torch.Tensor)}
 
 
-@pytest.mark.parametrize("name", sorted(HEADS))
+# ------------------------------------------------------------------------------- the head tester
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_head_fields_shapes_and_loss(name):
+    """Output class, field shapes, float32 and a finite positive loss with labels; no loss without."""
+    model, config = _model(name)
+    out = model(**tensors(head_inputs(name, config)))
+    assert type(out) is HEADS[name].output
+    assert _tensor_shapes(out) == expected_shapes(name, config)
+    assert all(v.dtype == torch.float32 for v in out.values() if isinstance(v, torch.Tensor))
+    if HEADS[name].labels:
+        assert out.loss.shape == () and torch.isfinite(out.loss) and out.loss > 0
+    bare = model(**tensors(head_inputs(name, config, with_labels=False)))
+    if HEADS[name].labels:
+        assert bare.loss is None
+    assert _tensor_shapes(bare) == expected_shapes(name, config, with_loss=False)
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
 def test_optional_outputs_have_one_entry_per_layer(name):
-    config = tiny(is_decoder=name == "BertLMHeadModel")
-    model = MODEL_CLASSES[name](config).eval()
-    x = batch(config)
-    if name == "BertForMultipleChoice":
-        x = {k: v.unsqueeze(1).expand(-1, 2, -1).contiguous() for k, v in x.items()}
-    rows = B * 2 if name == "BertForMultipleChoice" else B
-    out = model(**x, output_hidden_states=True, output_attentions=True)
-    assert len(out.hidden_states) == LAYERS + 1
-    assert all(h.shape == (rows, T, H) for h in out.hidden_states)
-    assert len(out.attentions) == LAYERS
-    assert all(a.shape == (rows, N, T, T) for a in out.attentions)
+    model, config = _model(name)
+    out = model(**tensors(head_inputs(name, config)), output_hidden_states=True, output_attentions=True)
+    n = rows(name)
+    assert len(out.hidden_states) == L + 1
+    assert all(h.shape == (n, T, H) for h in out.hidden_states)
+    assert len(out.attentions) == L
+    assert all(a.shape == (n, N, T, T) for a in out.attentions)
     # attention rows are probability distributions that give padded keys no weight
     assert torch.allclose(out.attentions[0].sum(-1), torch.ones(()), atol=1e-6)
-    padded_row = 1 if name != "BertForMultipleChoice" else 2
-    assert torch.all(out.attentions[1][padded_row, :, :, -2:] == 0)
+    assert torch.all(out.attentions[1][1, :, :, -2:] == 0)  # sequence 1 ends in 2 padding positions
 
 
-@pytest.mark.parametrize("name", sorted(HEADS))
+@pytest.mark.parametrize("name", HEAD_NAMES)
 def test_tuple_mode_returns_the_fields_in_order(name):
     """return_dict=False gives `to_tuple()`: the fields that are not None, loss first (seed 004 style)."""
-    config = tiny(is_decoder=name == "BertLMHeadModel")
-    model = MODEL_CLASSES[name](config).eval()
-    x = batch(config)
-    if name == "BertForMultipleChoice":
-        x = {k: v.unsqueeze(1).expand(-1, 2, -1).contiguous() for k, v in x.items()}
+    model, config = _model(name)
+    x = tensors(head_inputs(name, config))
     as_dict = model(**x, output_hidden_states=True)
     as_tuple = model(**x, output_hidden_states=True, return_dict=False)
     assert isinstance(as_tuple, tuple)
@@ -167,29 +100,105 @@ def _same(a, b) -> bool:
     return isinstance(b, tuple) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
 
 
+def test_registry_takes_every_spelling():
+    assert (
+        model_class("TFBertForMaskedLM")
+        is model_class("FlaxBertForMaskedLM")
+        is MODEL_CLASSES["BertForMaskedLM"]
+    )
+    assert model_class("FlaxBertForCausalLM") is BertLMHeadModel
+    assert all(cls.head_name == name for name, cls in MODEL_CLASSES.items())
+    with pytest.raises(ValueError, match="unknown BERT head"):
+        model_class("BertForEverything")
+
+
+# ------------------------------------------------------------------------------ per-head extras
+
+
+def test_bert_model_defaults_and_no_pooler():
+    config = tiny()
+    out = BertModel(config).eval()(**tensors(batch(config)))
+    assert out.hidden_states is None and out.attentions is None and out.past_key_values is None
+    no_pool = BertModel(config, add_pooling_layer=False).eval()(**tensors(batch(config)))
+    assert no_pool.pooler_output is None and "pooler_output" not in no_pool
+
+
+def test_lm_head_cache():
+    model, config = _model("BertLMHeadModel")
+    x = tensors(head_inputs("BertLMHeadModel", config))
+    assert model(**x).past_key_values is None, "labels switch the cache off"
+    x.pop("labels")
+    cached = model(**x, use_cache=True)
+    assert len(cached.past_key_values) == L
+    assert all(k.shape == (B, N, T, H // N) for layer in cached.past_key_values for k in layer)
+
+
+@pytest.mark.parametrize(
+    "num_labels, labels, problem",
+    [
+        (3, torch.tensor([0, 2, 1]), "single_label_classification"),
+        (3, torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 0]]), "multi_label_classification"),
+        (1, torch.tensor([0.5, -1.0, 2.0]), "regression"),
+    ],
+)
+def test_sequence_classification(num_labels, labels, problem):
+    config = tiny(num_labels=num_labels)
+    out = BertForSequenceClassification(config).eval()(**tensors(batch(config)), labels=labels)
+    assert out.logits.shape == (B, num_labels)
+    assert out.loss.shape == () and torch.isfinite(out.loss) and out.loss > 0
+    assert config.problem_type is None, "the config is not mutated by inferring the problem type"
+
+
+def test_multiple_choice_flattens_choices():
+    model, config = _model("BertForMultipleChoice")
+    out = model(**tensors(head_inputs("BertForMultipleChoice", config)), output_hidden_states=True)
+    assert out.logits.shape == (MC_BATCH, MC_CHOICES)
+    assert out.hidden_states[0].shape == (MC_BATCH * MC_CHOICES, T, H)
+
+
+def test_token_classification_ignores_minus_100_labels():
+    model, config = _model("BertForTokenClassification")
+    x = tensors(head_inputs("BertForTokenClassification", config))
+    x["labels"][1, -2:] = -100
+    out = model(**x)
+    assert out.loss.shape == () and torch.isfinite(out.loss) and out.loss > 0
+
+
+def test_next_sentence_label_is_an_alias_of_labels():
+    model, config = _model("BertForNextSentencePrediction")
+    x = tensors(head_inputs("BertForNextSentencePrediction", config))
+    labels = x.pop("labels")
+    assert torch.equal(model(**x, labels=labels).loss, model(**x, next_sentence_label=labels).loss)
+
+
 def test_tuple_mode_of_bert_model_is_sequence_then_pooled():
     """The pytorch-pretrained-BERT unpacking of seed 004: `encoded_layers, pooled = model(tokens, segments)`."""
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     encoded, pooled = model(x["input_ids"], None, x["token_type_ids"], return_dict=False)
     out = model(x["input_ids"], token_type_ids=x["token_type_ids"])
     assert torch.equal(encoded, out.last_hidden_state) and torch.equal(pooled, out.pooler_output)
-    start, end = BertForQuestionAnswering(config).eval()(x["input_ids"], return_dict=False)
+    start, end = BertForQuestionAnswering(head_config("BertForQuestionAnswering")).eval()(
+        x["input_ids"], return_dict=False
+    )
     assert start.shape == end.shape == (B, T)
 
 
 def test_config_defaults_drive_optional_outputs():
     config = tiny(output_hidden_states=True, output_attentions=True, return_dict=False)
-    out = BertModel(config).eval()(**batch(config))
+    out = BertModel(config).eval()(**tensors(batch(config)))
     assert isinstance(out, tuple) and len(out) == 4  # sequence, pooled, hidden states, attentions
-    assert len(out[2]) == LAYERS + 1 and len(out[3]) == LAYERS
+    assert len(out[2]) == L + 1 and len(out[3]) == L
+
+
+# ----------------------------------------------------------------- arguments that change nothing
 
 
 def test_inputs_embeds_give_the_same_result_as_input_ids():
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     embeds = model.get_input_embeddings()(x["input_ids"])
     a = model(**x).last_hidden_state
     b = model(inputs_embeds=embeds, attention_mask=x["attention_mask"], token_type_ids=x["token_type_ids"])
@@ -200,7 +209,7 @@ def test_default_positions_and_token_types():
     """Omitted position_ids are 0..T-1 and omitted token_type_ids are zeros."""
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     explicit = model(
         x["input_ids"],
         attention_mask=x["attention_mask"],
@@ -218,7 +227,7 @@ def test_default_positions_and_token_types():
 def test_all_ones_mask_equals_no_mask():
     config = tiny()
     model = BertModel(config).eval()
-    ids = batch(config, pad_row=None)["input_ids"]
+    ids = tensors(batch(config, pad_row=None))["input_ids"]
     a = model(ids).last_hidden_state
     b = model(ids, attention_mask=torch.ones_like(ids)).last_hidden_state
     assert max_abs_diff(numpy(a), numpy(b)) <= ATOL
@@ -228,7 +237,7 @@ def test_padding_does_not_change_the_real_tokens():
     """Row 1 padded with two tokens gives its first five positions the same states as the unpadded row."""
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     full = model(**x).last_hidden_state
     short = model(
         x["input_ids"][1:2, : T - 2], token_type_ids=x["token_type_ids"][1:2, : T - 2]
@@ -239,8 +248,8 @@ def test_padding_does_not_change_the_real_tokens():
 def test_head_mask_silences_a_head():
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
-    head_mask = torch.ones(LAYERS, N)
+    x = tensors(batch(config))
+    head_mask = torch.ones(L, N)
     head_mask[1, 2] = 0
     out = model(**x, head_mask=head_mask, output_attentions=True)
     assert torch.all(out.attentions[1][:, 2] == 0)
@@ -254,7 +263,7 @@ def test_head_mask_silences_a_head():
 def test_dropout_only_in_train_mode():
     config = tiny(hidden_dropout_prob=0.3, attention_probs_dropout_prob=0.3)
     model = BertModel(config)
-    x = batch(config)
+    x = tensors(batch(config))
     model.train()
     a, b = model(**x).last_hidden_state, model(**x).last_hidden_state
     assert not torch.equal(a, b)
@@ -269,7 +278,7 @@ def test_classifier_dropout_overrides_hidden_dropout():
     assert BertForTokenClassification(tiny(classifier_dropout=0.25)).dropout.p == 0.25
     assert BertForMultipleChoice(tiny(classifier_dropout=0.5)).dropout.p == 0.5
     model = BertForSequenceClassification(tiny(classifier_dropout=1.0)).train()
-    out = model(**batch(tiny()))
+    out = model(**tensors(batch(tiny())))
     # p = 1 drops the whole pooled vector: the logits are the classifier bias (zero at init)
     assert torch.equal(out.logits, model.classifier.bias.expand(B, -1))
 
@@ -298,8 +307,8 @@ def test_submodule_names_are_the_transformers_tree():
 def test_per_query_3d_mask_equals_the_2d_mask():
     config = tiny()
     model = BertModel(config).eval()
-    x = batch(config)
-    per_query = x["attention_mask"][:, None, :].expand(-1, T, -1)  # [B, T, T]
+    x = tensors(batch(config))
+    per_query = x["attention_mask"][:, None, :].expand(-1, T, -1)  # [B, T, K]
     a = model(**x).last_hidden_state
     b = model(x["input_ids"], attention_mask=per_query, token_type_ids=x["token_type_ids"]).last_hidden_state
     assert torch.equal(a, b)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
 import torch
 
 from bert_pt import BertForMultipleChoice, BertForSequenceClassification, BertModel
@@ -59,8 +58,7 @@ def test_hub_load_passes_config_overrides():
     assert logits.shape == (1, 2)
 
 
-def test_hub_tokenizer_when_available():
-    pytest.importorskip("bert_common.tokenization", reason="the tokenizer module is not in the tree yet")
+def test_hub_tokenizer():
     tokenizer = torch.hub.load(str(REPO), "bertTokenizer", source="local")
     ids = minilm_golden()["input_ids"][0]
     assert tokenizer.encode(MINILM_SENTENCES[0]) == [int(i) for i in ids[ids != 0]]

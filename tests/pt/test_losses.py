@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
+from bert_common.heads import LOSS_FUNCTIONS
 from bert_pt import (
     BertForMultipleChoice,
     BertForPreTraining,
@@ -13,7 +16,8 @@ from bert_pt import (
     BertLMHeadModel,
     losses,
 )
-from tests.pt.utils import batch, tiny
+from tests.common.head_spec import batch, tiny
+from tests.pt.utils import tensors
 
 
 def nll(logits: torch.Tensor, target: int) -> torch.Tensor:
@@ -39,7 +43,7 @@ def test_causal_lm_loss_shifts_labels_left():
 def test_lm_head_model_loss_is_the_shifted_loss_of_its_logits():
     config = tiny(is_decoder=True)
     model = BertLMHeadModel(config).eval()
-    ids = batch(config, pad_row=None)["input_ids"]
+    ids = tensors(batch(config, pad_row=None))["input_ids"]
     out = model(ids, labels=ids)
     by_hand = torch.stack(
         [nll(out.logits[b, t], int(ids[b, t + 1])) for b in range(3) for t in range(6)]
@@ -50,7 +54,7 @@ def test_lm_head_model_loss_is_the_shifted_loss_of_its_logits():
 def test_pretraining_loss_is_mlm_plus_nsp():
     config = tiny()
     model = BertForPreTraining(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     labels = torch.full((3, 7), -100)
     labels[:, 2] = torch.tensor([3, 4, 5])
     nsp = torch.tensor([1, 0, 1])
@@ -63,7 +67,7 @@ def test_pretraining_loss_is_mlm_plus_nsp():
 def test_sequence_classification_problem_types():
     config = tiny(num_labels=3)
     model = BertForSequenceClassification(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     logits = model(**x).logits
     single = model(**x, labels=torch.tensor([2, 0, 1])).loss
     assert torch.allclose(
@@ -89,7 +93,7 @@ def test_sequence_classification_problem_types():
 def test_configured_problem_type_wins():
     config = tiny(num_labels=3, problem_type="multi_label_classification")
     model = BertForSequenceClassification(config).eval()
-    x = batch(config)
+    x = tensors(batch(config))
     logits = model(**x).logits
     labels = torch.tensor([[1, 0, 0], [0, 1, 1], [0, 0, 0]])  # integer multi-hot: cast to float
     p = torch.sigmoid(logits)
@@ -116,13 +120,13 @@ def test_question_answering_clamps_and_ignores_out_of_range_positions():
 def test_question_answering_needs_both_positions():
     config = tiny()
     model = BertForQuestionAnswering(config).eval()
-    assert model(**batch(config), start_positions=torch.tensor([1, 2, 3])).loss is None
+    assert model(**tensors(batch(config)), start_positions=torch.tensor([1, 2, 3])).loss is None
 
 
 def test_multiple_choice_loss_is_cross_entropy_over_choices():
     config = tiny()
     model = BertForMultipleChoice(config).eval()
-    x = {k: v.unsqueeze(1).expand(-1, 3, -1).contiguous() for k, v in batch(config).items()}
+    x = {k: v.unsqueeze(1).expand(-1, 3, -1).contiguous() for k, v in tensors(batch(config)).items()}
     x["input_ids"][:, 1, 1] = 11
     x["input_ids"][:, 2, 2] = 12
     out = model(**x, labels=torch.tensor([2, 0, 1]))
@@ -176,10 +180,47 @@ def test_float_labels_for_single_label_classification_raise():
     config = tiny(num_labels=3, problem_type="single_label_classification")
     model = BertForSequenceClassification(config).eval()
     with pytest.raises(TypeError, match="integer class ids"):
-        model(**batch(config), labels=torch.tensor([0.0, 1.0, 2.0]))
+        model(**tensors(batch(config)), labels=torch.tensor([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match="do not fit problem_type"):
         BertForSequenceClassification(tiny(num_labels=3)).eval()(
-            **batch(config), labels=torch.tensor([[0, 1, 2]])
+            **tensors(batch(config)), labels=torch.tensor([[0, 1, 2]])
         )
+    # through the model, the shared label rule (bert_common.inputs.check_labels) speaks first
+    with pytest.raises(ValueError, match=r"labels holds 3, outside \[0, 3\).*\(num_labels\)"):
+        model(**tensors(batch(config)), labels=torch.tensor([0, 1, 3]))
     with pytest.raises(ValueError, match="num_labels=3"):
-        model(**batch(config), labels=torch.tensor([0, 1, 3]))
+        losses.sequence_classification_loss(torch.zeros(3, 3), torch.tensor([0, 1, 3]), config)
+
+
+def test_the_eight_shared_loss_functions():
+    """losses.py has exactly the functions of bert_common.heads.LOSS_FUNCTIONS, with their signatures."""
+    public = {n for n, f in vars(losses).items() if n.endswith("_loss") and inspect.isfunction(f)}
+    assert public == set(LOSS_FUNCTIONS)
+    params = {name: list(inspect.signature(getattr(losses, name)).parameters) for name in LOSS_FUNCTIONS}
+    assert params["pretraining_loss"] == [
+        "prediction_logits",
+        "seq_relationship_logits",
+        "labels",
+        "next_sentence_label",
+    ]
+    assert params["sequence_classification_loss"] == ["logits", "labels", "config"]
+    assert params["question_answering_loss"] == [
+        "start_logits",
+        "end_logits",
+        "start_positions",
+        "end_positions",
+    ]
+    assert all(
+        params[n] == ["logits", "labels"]
+        for n in LOSS_FUNCTIONS
+        if n not in ("pretraining_loss", "sequence_classification_loss", "question_answering_loss")
+    )
+
+
+def test_pretraining_loss_function_names_its_labels():
+    logits, nsp = torch.randn(2, 3, 5), torch.randn(2, 2)
+    labels = torch.tensor([[-100, 4, -100], [0, -100, -100]])
+    expected = losses.masked_lm_loss(logits, labels) + losses.next_sentence_loss(nsp, torch.tensor([1, 0]))
+    assert torch.equal(losses.pretraining_loss(logits, nsp, labels, torch.tensor([1, 0])), expected)
+    with pytest.raises(ValueError, match="next_sentence_label holds 2"):
+        losses.pretraining_loss(logits, nsp, labels, torch.tensor([1, 2]))

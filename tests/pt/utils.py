@@ -1,30 +1,27 @@
-"""Helpers of the PyTorch tests: tiny models, batches with padding, output comparison."""
+"""Torch conversions for the PyTorch tests: numpy batches (tests/common/head_spec.py) to tensors, outputs
+back to numpy. Configs, batches, labels and expected shapes come from tests/helpers.py and head_spec."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 
-from tests.helpers import max_abs_diff, tiny_config
+from tests.helpers import max_abs_diff
 
 
-def tiny(**changes):
-    """The tiny config (hidden 32, 2 layers, 4 heads, vocab 99) with dropout off unless asked for."""
-    base = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
-    return tiny_config(**{**base, **changes})
-
-
-def batch(config, batch_size: int = 3, length: int = 7, seed: int = 0, pad_row: int | None = 1, pad: int = 2):
-    """input_ids / attention_mask / token_type_ids; row `pad_row` has its last `pad` positions padded."""
-    g = torch.Generator().manual_seed(seed)
-    input_ids = torch.randint(1, config.vocab_size, (batch_size, length), generator=g)
-    attention_mask = torch.ones(batch_size, length, dtype=torch.long)
-    if pad_row is not None and pad:
-        attention_mask[pad_row, length - pad :] = 0
-        input_ids[pad_row, length - pad :] = 0
-    token_type_ids = torch.zeros(batch_size, length, dtype=torch.long)
-    token_type_ids[:, length // 2 :] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+def tensors(arrays: Mapping[str, np.ndarray], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """numpy arrays -> torch tensors on `device`; integer arrays become torch.long (PyTorch's id dtype),
+    everything else keeps its dtype."""
+    out = {}
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if np.issubdtype(array.dtype, np.integer):
+            tensor = tensor.long()
+        out[name] = tensor.to(device)
+    return out
 
 
 def to(inputs: dict, device) -> dict:

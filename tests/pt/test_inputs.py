@@ -1,18 +1,32 @@
-"""Bad inputs raise TypeError / ValueError that name the argument and the offending value."""
+"""Bad inputs raise TypeError / ValueError that name the argument and the offending value: every case of
+the shared table (tests/common/input_cases.py), then the PyTorch-only ones."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import torch
 
 from bert_common.config import BertConfig
 from bert_pt import BertForMultipleChoice, BertLMHeadModel, BertModel
-from tests.pt.utils import batch, tiny
+from tests.common.head_spec import batch, tiny
+from tests.common.input_cases import INPUT_CASES
+from tests.pt.utils import tensors
 
 
 @pytest.fixture(scope="module")
 def model():
     return BertModel(tiny()).eval()
+
+
+@pytest.mark.parametrize("case", INPUT_CASES, ids=[c.name for c in INPUT_CASES])
+def test_shared_input_case(model, case):
+    """The same exception type and first line as in every twin."""
+    inputs = tensors(case.change(batch(model.config)))
+    with pytest.raises(case.error) as error:
+        model(**inputs)
+    assert re.search(case.match, str(error.value).splitlines()[0]), str(error.value)
 
 
 def test_ids_out_of_vocab_range(model):
@@ -23,7 +37,7 @@ def test_ids_out_of_vocab_range(model):
 
 
 def test_float_input_ids(model):
-    with pytest.raises(TypeError, match="input_ids must be an integer tensor.*float32"):
+    with pytest.raises(TypeError, match="input_ids must hold integer ids.*float32"):
         model(torch.tensor([[1.0, 2.0]]))
     with pytest.raises(TypeError, match="input_ids must be a torch.Tensor"):
         model([[1, 2]])
@@ -37,13 +51,22 @@ def test_mask_shape_must_match_input_ids(model):
         model(ids, token_type_ids=torch.zeros(3, dtype=torch.long))
 
 
+def test_mask_values_are_read_from_floats_and_bools_pass(model):
+    ids = torch.tensor([[1, 2, 3]])
+    with pytest.raises(ValueError, match=r"attention_mask must hold only 0 \(masked\) and 1 \(attend\)"):
+        model(ids, attention_mask=torch.tensor([[1.0, 0.5, 1.0]]))
+    as_bool = model(ids, attention_mask=torch.tensor([[True, True, False]])).last_hidden_state
+    as_int = model(ids, attention_mask=torch.tensor([[1, 1, 0]])).last_hidden_state
+    assert torch.equal(as_bool, as_int)
+
+
 def test_token_types_and_positions_in_range(model):
     ids = torch.tensor([[1, 2, 3]])
     with pytest.raises(ValueError, match="token_type_ids holds 2.*type_vocab_size=2"):
         model(ids, token_type_ids=torch.tensor([[0, 1, 2]]))
     with pytest.raises(ValueError, match="position_ids holds 64.*max_position_embeddings=64"):
         model(ids, position_ids=torch.tensor([[0, 1, 64]]))
-    with pytest.raises(TypeError, match="token_type_ids must be an integer tensor"):
+    with pytest.raises(TypeError, match="token_type_ids must hold integer ids"):
         model(ids, token_type_ids=torch.zeros(1, 3))
 
 
@@ -57,9 +80,9 @@ def test_exactly_one_of_ids_and_embeddings(model):
         model()
     with pytest.raises(ValueError, match="got both"):
         model(torch.tensor([[1]]), inputs_embeds=torch.zeros(1, 1, 32))
-    with pytest.raises(ValueError, match=r"inputs_embeds must be \[batch, sequence, 32\]"):
+    with pytest.raises(ValueError, match=r"inputs_embeds must have shape \[batch, sequence, 32\]"):
         model(inputs_embeds=torch.zeros(1, 3, 16))
-    with pytest.raises(TypeError, match="inputs_embeds must be a floating-point tensor"):
+    with pytest.raises(TypeError, match="inputs_embeds must hold floating-point vectors"):
         model(inputs_embeds=torch.zeros(1, 3, 32, dtype=torch.long))
 
 
@@ -84,17 +107,26 @@ def test_bad_cache(model):
     past = decoder(torch.tensor([[1, 2]]), use_cache=True).past_key_values
     with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 1\), expected \(1, 3\)"):
         decoder(torch.tensor([[3]]), past_key_values=past, attention_mask=torch.ones(1, 1))
+    with pytest.raises(ValueError, match=r"sequence of 65 positions \(2 cached \+ 63 new\)"):
+        decoder(torch.ones(1, 63, dtype=torch.long), past_key_values=past)
 
 
 def test_head_mask_shape(model):
-    with pytest.raises(ValueError, match="head_mask must have shape"):
+    with pytest.raises(ValueError, match=r"head_mask has shape \(3,\), expected \(4,\) or \(2, 4\)"):
         model(torch.tensor([[1, 2]]), head_mask=torch.ones(3))
 
 
 def test_multiple_choice_needs_choices():
     config = tiny()
-    with pytest.raises(ValueError, match=r"input_ids must be \[batch, num_choices, sequence\]"):
-        BertForMultipleChoice(config)(**batch(config))
+    with pytest.raises(ValueError, match=r"input_ids must have shape \[batch, choices, sequence\]"):
+        BertForMultipleChoice(config)(**tensors(batch(config)))
+
+
+def test_labels_outside_their_classes_name_the_head():
+    config = tiny()
+    with pytest.raises(ValueError, match=r"labels holds 3, outside \[0, 3\).*BertForMultipleChoice"):
+        x = {k: v.reshape(1, 3, -1) for k, v in tensors(batch(config)).items()}
+        BertForMultipleChoice(config)(**x, labels=torch.tensor([3]))
 
 
 def test_config_must_be_a_bert_config():

@@ -1,4 +1,4 @@
-"""Model management: save/load, what Transformers' files look like, legacy files, loading reports,
+"""Model management (bert_pt.loading, pretrained, initialization, surgery): save/load, what Transformers' files look like, legacy files, loading reports,
 initialization, resizing, pruning, gradient checkpointing."""
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from bert_pt import (
     BertModel,
 )
 from conversion.canonical import ShapeMismatchError
+from tests.common.head_spec import batch, tiny
 from tests.helpers import ATOL, REFERENCE, max_abs_diff
-from tests.pt.utils import batch, numpy, tiny
+from tests.pt.utils import numpy, tensors
 
 TIED = "cls.predictions.decoder.weight"
 WORD = "bert.embeddings.word_embeddings.weight"
@@ -35,7 +36,7 @@ def _model(name, **changes):
 
 
 def _inputs(name, config):
-    x = batch(config)
+    x = tensors(batch(config))
     if name == "BertForMultipleChoice":
         x = {k: v.unsqueeze(1).expand(-1, 2, -1).contiguous() for k, v in x.items()}
     return x
@@ -145,7 +146,7 @@ def test_legacy_pytorch_bin_with_old_names(tmp_path):
     assert info["renamed_keys"]["bert.embeddings.LayerNorm.gamma"] == "bert.embeddings.LayerNorm.weight"
     assert "bert.embeddings.position_ids" in info["dropped_keys"]
     assert "cls.predictions.decoder.bias" in info["dropped_keys"]
-    x = batch(model.config)
+    x = tensors(batch(model.config))
     assert torch.equal(model(**x).logits, loaded(**x).logits)
 
 
@@ -293,7 +294,7 @@ def test_get_and_set_input_embeddings():
 def test_pruning_heads_equals_masking_them(tmp_path):
     """Removing heads 1 and 2 of layer 0 and head 0 of layer 1 gives what a head_mask zeroing them gives."""
     model = _model("BertModel")
-    x = batch(model.config)
+    x = tensors(batch(model.config))
     head_mask = torch.ones(2, 4)
     head_mask[0, 1] = head_mask[0, 2] = head_mask[1, 0] = 0
     masked = model(**x, head_mask=head_mask).last_hidden_state
@@ -326,7 +327,7 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         if checkpointing:
             model.gradient_checkpointing_enable()
             assert model.is_gradient_checkpointing
-        loss = model(**batch(model.config), labels=torch.tensor([0, 1, 2])).loss
+        loss = model(**tensors(batch(model.config)), labels=torch.tensor([0, 1, 2])).loss
         loss.backward()
         return {n: p.grad.clone() for n, p in model.named_parameters()}
 
