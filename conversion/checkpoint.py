@@ -1,14 +1,19 @@
-"""Reading and writing a pretrained-model directory: config plus canonical weights.
+"""Reading and writing a pretrained-model directory: config plus canonical weights, any on-disk format.
 
-All three twins load and save through these two functions, so a directory written by any twin, or by
-Hugging Face Transformers (PyTorch), loads in every twin:
+All three twins load and save through `load_pretrained` / `save_pretrained`, so a directory written by
+any twin, or by Hugging Face Transformers (PyTorch), loads in every twin. This module only decides which
+file of a directory to read or write (`detect_format`, `read_weights`, `write_weights`); each format is
+one module of `conversion.formats`:
 
     config.json            BertConfig (or Google's bert_config.json when reading)
-    model.safetensors      canonical weights (sharded with model.safetensors.index.json when large)
-    pytorch_model.bin      with torch.load(weights_only=True), when there is no safetensors file
-    tf_model.h5            Transformers' TF weights (h5py), when there is neither
-    flax_model.msgpack     Transformers' Flax weights (msgpack)
-    bert_model.ckpt.*      Google's TF1 checkpoints (TensorFlow's reader), optimizer state skipped
+    model.safetensors      formats/safetensors.py: canonical weights (sharded with an index when large)
+    pytorch_model.bin      formats/pytorch_bin.py: torch.load(weights_only=True), when there is no safetensors
+    tf_model.h5            formats/tf_h5.py: Transformers' TF weights (h5py), when there is neither
+    flax_model.msgpack     formats/flax_msgpack.py: Transformers' Flax weights (msgpack)
+    bert_model.ckpt.*      formats/google_tf1.py: Google's TF1 checkpoints, optimizer state skipped
+
+Weights are `dict[canonical name, numpy.ndarray]`, dense matrices `[out, in]` (e.g. `[H, H]`, `[I, H]`),
+embeddings `[V, H]`, whatever the file stores.
 """
 
 from __future__ import annotations
@@ -23,18 +28,18 @@ import numpy as np
 
 from bert_common.config import CONFIG_NAME, GOOGLE_CONFIG_NAME, BertConfig
 from bert_common.files import ModelNotFoundError, resolve_model_dir
-from conversion.formats import (
+from conversion.formats.flax_msgpack import FLAX_WEIGHTS_NAME
+from conversion.formats.pytorch_bin import PT_WEIGHTS_NAME
+from conversion.formats.safetensors import (
     DEFAULT_MAX_SHARD_SIZE,
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
-    CheckpointError,
     read_safetensors,
     write_safetensors,
 )
+from conversion.formats.tf_h5 import TF_WEIGHTS_NAME
 
 logger = logging.getLogger("bert_zoo")
-
-PT_WEIGHTS_NAME = "pytorch_model.bin"
 
 # What a loader fetches from the hub: the config and every weight layout it can read.
 PRETRAINED_PATTERNS = [
@@ -46,8 +51,8 @@ PRETRAINED_PATTERNS = [
 ]
 FALLBACK_PATTERNS = [
     PT_WEIGHTS_NAME,
-    "tf_model.h5",
-    "flax_model.msgpack",
+    TF_WEIGHTS_NAME,
+    FLAX_WEIGHTS_NAME,
     "bert_model.ckpt.*",
     "vocab.txt",
 ]
@@ -57,15 +62,21 @@ DISK_FORMATS = ("safetensors", "pytorch", "tf-h5", "flax-msgpack", "google-tf1")
 WEIGHT_FILE_NAMES = {
     "safetensors": SAFE_WEIGHTS_NAME,
     "pytorch": PT_WEIGHTS_NAME,
-    "tf-h5": "tf_model.h5",
-    "flax-msgpack": "flax_model.msgpack",
+    "tf-h5": TF_WEIGHTS_NAME,
+    "flax-msgpack": FLAX_WEIGHTS_NAME,
     "google-tf1": "bert_model.ckpt",
 }
 
 
 def detect_format(directory: str | os.PathLike[str]) -> str:
-    """The weights format stored in `directory`, preferring safetensors, then PyTorch, TF, Flax, Google TF1."""
-    from conversion.google_tf1 import find_tf1_checkpoint
+    """The weights format stored in `directory` (one of DISK_FORMATS), preferring safetensors, then
+    PyTorch, TF, Flax, Google TF1.
+
+    Raises:
+        ModelNotFoundError: `directory` holds no weights file of any format.
+        CheckpointError: several TF1 checkpoints and none named `bert_model.ckpt`.
+    """
+    from conversion.formats.google_tf1 import find_tf1_checkpoint
 
     directory = Path(directory)
     if (directory / SAFE_WEIGHTS_INDEX_NAME).is_file() or (directory / SAFE_WEIGHTS_NAME).is_file():
@@ -85,8 +96,14 @@ def detect_format(directory: str | os.PathLike[str]) -> str:
 def read_weights(directory: str | os.PathLike[str], fmt: str = "auto") -> tuple[dict[str, np.ndarray], str]:
     """(canonical weights, file they came from) for the weights stored in `directory`.
 
-    fmt: one of DISK_FORMATS, or "auto" to detect (safetensors first). `pytorch_model.bin` is loaded with
-    weights_only=True; Google TF1 optimizer state is skipped and logged by name.
+    fmt: one of DISK_FORMATS, or "auto" (default) to detect (safetensors first). `pytorch_model.bin` is
+    loaded with weights_only=True; Google TF1 optimizer state is skipped and logged by name.
+
+    Raises:
+        ValueError: unknown `fmt`.
+        ModelNotFoundError: no weights of the format in `directory`.
+        CheckpointError: a truncated, corrupt or inconsistent file.
+        ImportError: the format needs a library that is not installed (torch, h5py, msgpack, tensorflow).
     """
     directory = Path(directory)
     if fmt == "auto":
@@ -95,17 +112,19 @@ def read_weights(directory: str | os.PathLike[str], fmt: str = "auto") -> tuple[
         index = (directory / SAFE_WEIGHTS_INDEX_NAME).is_file()
         return read_safetensors(directory), SAFE_WEIGHTS_INDEX_NAME if index else SAFE_WEIGHTS_NAME
     if fmt == "pytorch":
+        from conversion.formats.pytorch_bin import read_pytorch_bin
+
         return read_pytorch_bin(directory / PT_WEIGHTS_NAME), PT_WEIGHTS_NAME
     if fmt == "tf-h5":
-        from conversion.tf_h5 import TF_WEIGHTS_NAME, read_tf_h5
+        from conversion.formats.tf_h5 import read_tf_h5
 
         return read_tf_h5(directory / TF_WEIGHTS_NAME), TF_WEIGHTS_NAME
     if fmt == "flax-msgpack":
-        from conversion.flax_msgpack import FLAX_WEIGHTS_NAME, read_flax_msgpack
+        from conversion.formats.flax_msgpack import read_flax_msgpack
 
         return read_flax_msgpack(directory / FLAX_WEIGHTS_NAME), FLAX_WEIGHTS_NAME
     if fmt == "google-tf1":
-        from conversion.google_tf1 import find_tf1_checkpoint, read_google_tf1
+        from conversion.formats.google_tf1 import find_tf1_checkpoint, read_google_tf1
 
         prefix = find_tf1_checkpoint(directory)
         if prefix is None:
@@ -126,21 +145,28 @@ def write_weights(
     """Write canonical weights to `directory` in `fmt` ("safetensors", "pytorch", "tf-h5", "flax-msgpack").
 
     model_class: the head the weights belong to (names the Keras model inside tf_model.h5).
+    max_shard_size: safetensors only; bytes or a string such as "5GB" (the default).
+
+    Raises:
+        ValueError: unknown `fmt`, or "google-tf1" (a source format only).
+        ImportError: the format needs a library that is not installed (torch, h5py, msgpack).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if fmt == "safetensors":
         return write_safetensors(state, directory, max_shard_size=max_shard_size)
     if fmt == "pytorch":
+        from conversion.formats.pytorch_bin import write_pytorch_bin
+
         return [write_pytorch_bin(state, directory / PT_WEIGHTS_NAME)]
     if fmt == "tf-h5":
-        from conversion.tf_h5 import TF_WEIGHTS_NAME, keras_model_name, write_tf_h5
+        from conversion.formats.tf_h5 import keras_model_name, write_tf_h5
 
         return [
             write_tf_h5(state, directory / TF_WEIGHTS_NAME, model_name=keras_model_name("TF" + model_class))
         ]
     if fmt == "flax-msgpack":
-        from conversion.flax_msgpack import FLAX_WEIGHTS_NAME, write_flax_msgpack
+        from conversion.formats.flax_msgpack import write_flax_msgpack
 
         return [write_flax_msgpack(state, directory / FLAX_WEIGHTS_NAME)]
     if fmt == "google-tf1":
@@ -148,42 +174,6 @@ def write_weights(
             "google-tf1 is a source format only; convert to safetensors, pytorch, tf-h5 or flax-msgpack"
         )
     raise ValueError(f"unknown weights format {fmt!r}; known formats: {', '.join(DISK_FORMATS)}")
-
-
-def write_pytorch_bin(state: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> Path:
-    """Write canonical weights as a legacy `pytorch_model.bin` (a pickled dict of tensors)."""
-    try:
-        import torch
-    except ImportError:
-        raise ImportError("writing pytorch_model.bin needs PyTorch: pip install 'bert-zoo[torch]'") from None
-    tensors = {name: torch.from_numpy(np.ascontiguousarray(value)).clone() for name, value in state.items()}
-    torch.save(tensors, str(path))
-    return Path(path)
-
-
-def read_pytorch_bin(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Tensors of a legacy `pytorch_model.bin`, loaded with `weights_only=True` (no arbitrary code)."""
-    try:
-        import torch
-    except ImportError:
-        raise ImportError(f"reading {path} needs PyTorch: pip install 'bert-zoo[torch]'") from None
-    try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for truncated/corrupt/unsafe pickles
-        raise CheckpointError(
-            f"{path} could not be read as a PyTorch weights file (weights_only=True): {err}"
-        ) from None
-    if not isinstance(state, Mapping):
-        raise CheckpointError(f"{path} holds a {type(state).__name__}, expected a state dict")
-    out = {}
-    for name, tensor in state.items():
-        if not isinstance(tensor, torch.Tensor):
-            raise CheckpointError(f"{path}: entry {name!r} is a {type(tensor).__name__}, not a tensor")
-        tensor = tensor.detach().cpu()
-        if tensor.dtype == torch.bfloat16:
-            tensor = tensor.float()
-        out[name] = tensor.numpy()
-    return out
 
 
 def load_pretrained(
@@ -200,6 +190,12 @@ def load_pretrained(
 
     config: use this config instead of the directory's (config_overrides must then be empty).
     config_overrides: known BertConfig fields that replace the stored values (e.g. num_labels=3).
+    revision, cache_dir, local_files_only, token: hub resolution, as in huggingface_hub.
+
+    Raises:
+        ModelNotFoundError: no such directory or hub repository, or no weights in it.
+        TypeError: both `config` and config overrides.
+        CheckpointError: a truncated, corrupt or inconsistent weights file.
     """
     directory = resolve_model_dir(
         name_or_path,
@@ -243,6 +239,10 @@ def save_pretrained(
     """Write `config.json` and the canonical weights; returns the files written.
 
     architecture: the Transformers class name recorded in `config.architectures` (e.g. "BertForMaskedLM").
+    max_shard_size: bytes or a string such as "5GB" (the default); larger weights are sharded.
+
+    Raises:
+        NotADirectoryError: `directory` is an existing file.
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():

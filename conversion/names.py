@@ -10,19 +10,33 @@ derived from it by the rules below, written once as data:
 - a few tensors have a name of their own in some format (`SPECIAL_NAMES`, `PREFIX_RULES`).
 
 `to_format(fmt, canonical)` and `from_format(fmt, name)` apply the rules both ways and raise on any name
-they cannot place. Formats:
+they cannot place. Both return a `Placement`: the name on the other side plus whether the array is stored
+transposed, with `placement.to_canonical(array)` / `placement.from_canonical(array)` doing the move, so no
+reader or writer transposes on its own. Formats:
 
     "pt"     Transformers PyTorch / model.safetensors (the canonical names themselves)
     "tf_h5"  Transformers' TensorFlow tf_model.h5 (Keras 2 names, without the model-name prefix and ":0");
              the Keras 3 twin names its variables the same way
     "flax"   Transformers' Flax flax_model.msgpack param tree, path components joined with "/"
     "tf1"    Google's original TensorFlow 1 checkpoints (bert_model.ckpt)
+
+Shapes (legend): H hidden size, I intermediate size, V vocabulary size. A dense matrix is `[out, in]`
+canonically (e.g. `[H, H]` query, `[I, H]` intermediate) and `[in, out]` where transposed.
+
+    python -m conversion.names bert.encoder.layer.0.attention.self.query.weight
+
+prints one tensor's four spellings and layouts.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
 
 FORMATS = ("pt", "tf_h5", "flax", "tf1")
 
@@ -103,6 +117,26 @@ class UnmappedNameError(ValueError):
     """A tensor name that the table cannot place."""
 
 
+class Placement(NamedTuple):
+    """Where a tensor goes in the other naming: its `name` there, and whether the array is `transpose`d.
+
+    A tuple, so `name, transpose = to_format(...)` keeps working. `to_canonical` and `from_canonical`
+    move an array between the canonical layout (dense `[out, in]`) and the format's (`[in, out]` when
+    `transpose`); a transposed result is a C-contiguous copy, anything else is returned as given.
+    """
+
+    name: str
+    transpose: bool
+
+    def to_canonical(self, array: np.ndarray) -> np.ndarray:
+        """The format's array in the canonical layout (`[in, out]` -> `[out, in]` when transposed)."""
+        return np.ascontiguousarray(np.asarray(array).T) if self.transpose else array
+
+    def from_canonical(self, array: np.ndarray) -> np.ndarray:
+        """The canonical array in the format's layout (`[out, in]` -> `[in, out]` when transposed)."""
+        return np.ascontiguousarray(np.asarray(array).T) if self.transpose else array
+
+
 def module_kind(module_name: str) -> str:
     """Kind of the module called `module_name` ("embedding", "layernorm" or "dense")."""
     if module_name in EMBEDDING_MODULES:
@@ -124,16 +158,21 @@ def _validate_format(fmt: str) -> None:
         raise ValueError(f"unknown weight format {fmt!r}; known formats: {FORMATS}")
 
 
-def to_format(fmt: str, canonical: str) -> tuple[str, bool]:
-    """(name in `fmt`, transpose?) for the canonical tensor name `canonical`."""
+def to_format(fmt: str, canonical: str) -> Placement:
+    """Placement(name in `fmt`, transpose?) of the canonical tensor `canonical`.
+
+    Raises:
+        ValueError: `fmt` is not one of FORMATS.
+        UnmappedNameError: no rule places `canonical` (an unknown leaf, or no `<module>.<leaf>` form).
+    """
     _validate_format(fmt)
     if fmt == "pt":
-        return canonical, False
+        return Placement(canonical, False)
     if fmt in ALWAYS_PREFIXED and not canonical.startswith(("bert.", *HEAD_ROOTS)):
         canonical = "bert." + canonical
     special = SPECIAL_NAMES.get(canonical, {}).get(fmt)
     if special is not None:
-        return special
+        return Placement(*special)
     parts = canonical.split(".")
     if len(parts) < 2:
         raise UnmappedNameError(f"cannot map tensor {canonical!r}: expected <module>.<leaf>")
@@ -152,7 +191,7 @@ def to_format(fmt: str, canonical: str) -> tuple[str, bool]:
     for old, new in PREFIX_RULES.get(fmt, ()):
         if name.startswith(old):
             name = new + name[len(old) :]
-    return name, rule.transpose
+    return Placement(name, rule.transpose)
 
 
 def _inverse_specials(fmt: str) -> dict[str, tuple[str, bool]]:
@@ -166,18 +205,22 @@ _LAYER_PATTERNS = {
 }
 
 
-def from_format(fmt: str, name: str) -> tuple[str, bool]:
-    """(canonical name, transpose?) for the tensor called `name` in `fmt`.
+def from_format(fmt: str, name: str) -> Placement:
+    """Placement(canonical name, transpose?) of the tensor called `name` in `fmt`.
 
     Names from "tf_h5" and "tf1" always come back with the "bert." prefix of head models; the loaders
     adapt it to the model they fill.
+
+    Raises:
+        ValueError: `fmt` is not one of FORMATS.
+        UnmappedNameError: no rule places `name`.
     """
     _validate_format(fmt)
     if fmt == "pt":
-        return name, False
+        return Placement(name, False)
     special = _inverse_specials(fmt).get(name)
     if special is not None:
-        return special
+        return Placement(*special)
     for old, new in PREFIX_RULES.get(fmt, ()):
         if name.startswith(new):
             name = old + name[len(new) :]
@@ -195,9 +238,72 @@ def from_format(fmt: str, name: str) -> tuple[str, bool]:
             raise UnmappedNameError(
                 f"cannot place {fmt} tensor {name!r}: no rule for leaf {leaf!r} of a {kind} module"
             )
-    return ".".join([*modules, rule.pt]), rule.transpose
+    return Placement(".".join([*modules, rule.pt]), rule.transpose)
 
 
 def strip_base_prefix(name: str) -> str:
     """`bert.x` -> `x` (head-model name to base-model name); other names unchanged."""
     return name[len("bert.") :] if name.startswith("bert.") else name
+
+
+_EMBEDDING_ROWS = {
+    "word_embeddings": "[V, H]",
+    "position_embeddings": "[max_position_embeddings, H]",
+    "token_type_embeddings": "[type_vocab_size, H]",
+    "distance_embedding": "[2 * max_position_embeddings - 1, D]",
+}
+
+
+def layout(canonical: str, placement: Placement) -> str:
+    """The array layout of `canonical` as stored under `placement`, e.g. "[out, in]" or "[in, out]"."""
+    *modules, leaf = canonical.split(".")
+    owner = modules[-1] if modules else ""
+    kind = module_kind(owner)
+    if kind == "embedding":
+        return _EMBEDDING_ROWS[owner]
+    if kind == "layernorm":
+        return "[H]"
+    if canonical.endswith("predictions.bias"):
+        return "[V]"
+    if leaf == "bias":
+        return "[out]"
+    return "[in, out]" if placement.transpose else "[out, in]"
+
+
+def describe(canonical: str) -> list[str]:
+    """One line per format: the name of `canonical` there and its layout (the `python -m` output).
+
+    Raises:
+        UnmappedNameError: no rule places `canonical`.
+    """
+    lines = []
+    for fmt in FORMATS:
+        placement = to_format(fmt, canonical)
+        note = "  (stored transposed)" if placement.transpose else ""
+        lines.append(f"{fmt:<6} {placement.name:<60} {layout(canonical, placement)}{note}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m conversion.names CANONICAL_NAME...`: print each tensor's four spellings and layouts."""
+    names = list(sys.argv[1:] if argv is None else argv)
+    if not names or names[0] in ("-h", "--help"):
+        usage = (
+            "usage: python -m conversion.names CANONICAL_NAME [CANONICAL_NAME ...]\n"
+            "  e.g. python -m conversion.names bert.encoder.layer.0.attention.self.query.weight"
+        )
+        print(usage, file=sys.stdout if names else sys.stderr)
+        return 0 if names else 2
+    for i, canonical in enumerate(names):
+        try:
+            lines = describe(canonical)
+        except UnmappedNameError as err:
+            print(f"conversion.names: error: {err}", file=sys.stderr)
+            return 2
+        print(("\n" if i else "") + canonical)
+        print("\n".join("  " + line for line in lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,8 +4,9 @@
     .venv/bin/python scripts/numerics_report.py --device gpu --output docs/numerics-gpu.md
 
 Three measured tables, nothing typed by hand:
-1. the equivalence grid (conversion.equivalence): every head x config, max |diff| per twin pair over every
-   output field (loss, logits, all hidden states, all attentions, cross-attentions, pooler);
+1. the equivalence grid (bert_zoo.equivalence): every head x config (and the head-mask input variant),
+   max |diff| per twin pair over every output field (loss, logits, all hidden states, all attentions,
+   cross-attentions, pooler);
 2. the same grid by output field family, worst over heads;
 3. each twin against the golden reference cases produced by Transformers 4.57.1 (tests/fixtures/reference),
    and the three twins on the real all-MiniLM-L6-v2 checkpoint.
@@ -30,11 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from bert_common import BertConfig  # noqa: E402
 from bert_common.files import default_model_dir  # noqa: E402
-from conversion.equivalence import CONFIGS, PAIRS, grid_cases, run_grid  # noqa: E402
-from conversion.verify import compare_outputs, run_in, sample_inputs  # noqa: E402
+from bert_zoo.equivalence import CONFIGS, PAIRS, grid_cases, run_grid  # noqa: E402
+from bert_zoo.verify import TWINS, compare_outputs, run_in, sample_inputs  # noqa: E402
 from tests.helpers import load_reference_case, reference_case_names  # noqa: E402
-
-TWINS = ("pt", "tf", "flax")
 
 
 def fmt(value: float) -> str:
@@ -52,7 +51,7 @@ def grid_tables(results) -> list[str]:
         worst = max(pairs.values(), key=lambda r: r.worst[1])
         cells = " | ".join(fmt(pairs[p].worst[1]) for p in PAIRS)
         lines.append(
-            f"| {case.config_name} | {case.head} | {cells} | {worst.worst[0]} ({'-'.join(worst.pair)}) |"
+            f"| {case.config_label} | {case.head} | {cells} | {worst.worst[0]} ({'-'.join(worst.pair)}) |"
         )
     lines += ["", "## 2. By output field, worst over every head and config", ""]
     families: dict[str, dict] = {}
@@ -144,6 +143,7 @@ def main() -> int:
         "`tests/equivalence`. Weights are random N(0, 0.2) (LayerNorm scales near 1) on the tiny config",
         "(hidden 32, 2 layers, 4 heads, vocab 99); inputs are 2 rows x 11 tokens with the second row padded;",
         "labels are given, so the loss is compared too. Configs: " + ", ".join(CONFIGS) + ".",
+        "Rows marked `+head_mask` pad the first row too (its last 2 positions) and drop head 2 of layer 1.",
         "",
         f"Measured on {args.device.upper()} ({platform.machine()}, {platform.python_version()}), torch {torch.__version__},",
         f"tensorflow {tf.__version__}, jax {jax.__version__}, in {time.perf_counter() - start:.0f}s.",

@@ -1,4 +1,5 @@
-"""Shared test data: the tiny config, the golden reference cases and the real-checkpoint slices.
+"""Shared test data and helpers: the tiny config, the golden reference cases, the real-checkpoint slices,
+and the one output flattener of the tests (`fields`, `worst_diff`).
 
 The reference files under tests/fixtures/reference/ were produced once by Hugging Face Transformers
 4.57.1 (an independent implementation) with tests/fixtures/reference/make_reference.py, run outside the
@@ -8,10 +9,14 @@ project; the tests only read them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from bert_zoo.equivalence import TINY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REFERENCE = FIXTURES / "reference"
@@ -19,16 +24,9 @@ REFERENCE = FIXTURES / "reference"
 # fp32 agreement bound between twins and against the reference (DESIGN.md numerics contract).
 ATOL = 1e-5
 
-# The unit-test model: small enough to build in milliseconds, big enough to exercise every path.
-TINY_CONFIG = dict(
-    vocab_size=99,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=37,
-    max_position_embeddings=64,
-    type_vocab_size=2,
-)
+# The unit-test model (hidden 32, 2 layers, 4 heads, vocab 99): the library's one copy, which the
+# equivalence grid uses too.
+TINY_CONFIG = TINY
 
 
 def tiny_config(**changes):
@@ -88,3 +86,41 @@ def max_abs_diff(a, b) -> float:
     if a.shape != b.shape:
         raise AssertionError(f"shapes differ: {a.shape} vs {b.shape}")
     return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+# Tuple fields of the output classes; flattened to `name.i` (the reference files' keys).
+TUPLE_FIELDS = ("hidden_states", "attentions", "cross_attentions")
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A numpy array of a torch / TensorFlow / JAX tensor or array, in its dtype (bf16 torch tensors as
+    float32, which numpy cannot hold otherwise)."""
+    if hasattr(value, "detach"):  # torch.Tensor, without importing torch here
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":
+            value = value.float()
+        return value.numpy()
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # tf.Tensor / tf.Variable
+        return np.asarray(value.numpy())
+    return np.asarray(value)
+
+
+def fields(output: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Every tensor of a model output as numpy, tuples flattened to `name.i`; None fields and the decoder
+    cache (`past_key_values`) are left out."""
+    out: dict[str, np.ndarray] = {}
+    for name, value in output.items():
+        if value is None or name == "past_key_values":
+            continue
+        if isinstance(value, (tuple, list)):
+            out.update({f"{name}.{i}": to_numpy(item) for i, item in enumerate(value)})
+        else:
+            out[name] = to_numpy(value)
+    return out
+
+
+def worst_diff(got: Mapping[str, Any], expected: Mapping[str, Any]) -> tuple[float, str]:
+    """(largest max-abs-diff, its field) over the fields of `expected`; `got` must hold each of them."""
+    diffs = {k: max_abs_diff(to_numpy(got[k]), to_numpy(v)) for k, v in expected.items()}
+    key = max(diffs, key=diffs.get)
+    return diffs[key], key

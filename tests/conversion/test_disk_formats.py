@@ -9,10 +9,10 @@ import pytest
 
 from bert_common.files import ModelNotFoundError
 from conversion.checkpoint import detect_format, read_weights, write_weights
-from conversion.flax_msgpack import _ext_hook, read_flax_msgpack, write_flax_msgpack
 from conversion.formats import CheckpointError, read_safetensors
-from conversion.google_tf1 import read_google_tf1
-from conversion.tf_h5 import keras_model_name, read_tf_h5, write_tf_h5
+from conversion.formats.flax_msgpack import _ext_hook, read_flax_msgpack, write_flax_msgpack
+from conversion.formats.google_tf1 import read_google_tf1
+from conversion.formats.tf_h5 import keras_model_name, read_tf_h5, write_tf_h5
 from tests.helpers import REFERENCE
 
 FORMATS_DIR = REFERENCE / "formats"
@@ -90,7 +90,7 @@ def test_written_flax_msgpack_decodes_to_the_same_tree(case, tmp_path):
 
 
 def test_large_arrays_are_chunked_like_flax(tmp_path, monkeypatch):
-    import conversion.flax_msgpack as fm
+    import conversion.formats.flax_msgpack as fm
 
     monkeypatch.setattr(fm, "_MAX_CHUNK", 64)
     state = {"classifier.weight": np.arange(60, dtype=np.float32).reshape(3, 20)}

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 from safetensors import safe_open
 
-from conversion.names import FORMATS, UnmappedNameError, from_format, to_format
+from conversion.names import FORMATS, Placement, UnmappedNameError, from_format, to_format
 from tests.helpers import REFERENCE
 
 
@@ -132,3 +136,35 @@ def test_unplaceable_names_raise():
         to_format("flax", "weight")
     with pytest.raises(ValueError, match="unknown weight format 'onnx'"):
         to_format("onnx", "classifier.weight")
+
+
+def test_placement_moves_arrays_between_layouts():
+    kernel = to_format("flax", "bert.encoder.layer.0.attention.self.query.weight")
+    assert isinstance(kernel, Placement) and kernel.transpose
+    canonical = np.arange(6, dtype=np.float32).reshape(3, 2)  # [out, in]
+    stored = kernel.from_canonical(canonical)
+    assert stored.shape == (2, 3) and stored.flags.c_contiguous
+    np.testing.assert_array_equal(kernel.to_canonical(stored), canonical)
+    bias = from_format("tf_h5", "bert/encoder/layer_._0/attention/self/query/bias")
+    assert bias == ("bert.encoder.layer.0.attention.self.query.bias", False)
+    vector = np.ones(3, np.float32)
+    assert bias.to_canonical(vector) is vector and bias.from_canonical(vector) is vector
+
+
+def test_names_module_prints_the_four_spellings():
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    result = subprocess.run(
+        [sys.executable, "-m", "conversion.names", name], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    for fmt in FORMATS:
+        placement = to_format(fmt, name)
+        line = next(line for line in result.stdout.splitlines() if line.split()[:2] == [fmt, placement.name])
+        assert ("[in, out]" if placement.transpose else "[out, in]") in line
+    bad = subprocess.run(
+        [sys.executable, "-m", "conversion.names", "bert.encoder.layer.0.output.LayerNorm.running_mean"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "no rule for leaf 'running_mean'" in bad.stderr and bad.stdout == ""

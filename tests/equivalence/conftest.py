@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from conversion.verify import TWINS, gpu_available
+from bert_zoo.verify import TWINS, gpu_available
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from bert_common.cli import main
+from bert_zoo.cli import main
 from conversion.formats import read_safetensors
 from tests.helpers import REFERENCE, load_reference_case
 
@@ -131,7 +131,7 @@ def test_unknown_format_is_one_line_and_exit_2(tmp_path):
         [
             sys.executable,
             "-m",
-            "bert_common.cli",
+            "bert_zoo.cli",
             "convert",
             str(PRETRAINING),
             str(tmp_path / "o"),

@@ -1,11 +1,14 @@
 """Every head x twin pair x config, every output field (loss, logits, all hidden states, all attentions,
-cross-attentions, pooler) within 1e-5, on right-padded inputs, padded positions included."""
+cross-attentions, pooler) within 1e-5, on right-padded inputs, padded positions included; and every head
+again with both rows padded and a head mask (what the former pairwise tests tests/flax/test_vs_pytorch.py
+and tests/tf/test_pt_parity.py added)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from conversion.equivalence import PAIRS, case_config, case_outputs, grid_cases, write_case
+from bert_zoo.equivalence import PAIRS, case_config, case_inputs, case_outputs, grid_cases, write_case
 from tests.helpers import ATOL
 
 CASES = grid_cases()
@@ -20,7 +23,7 @@ def grid_root(tmp_path_factory):
 def outputs(root, case, framework, device):
     key = (case, framework, device)
     if key not in _OUTPUTS:
-        directory = root / case.label.replace("/", "-").replace(":", "__").replace("+", "-")
+        directory = root / case.directory_name
         if not directory.exists():
             write_case(root, case)
         _OUTPUTS[key] = case_outputs(framework, directory, case, device=device)
@@ -39,6 +42,21 @@ def test_grid_covers_every_head_and_config():
         "relative_key_query",
         "decoder+cross",
     }
+    # Every head also runs with a head mask and padding in both rows.
+    assert {c.head for c in CASES if c.inputs == "head_mask"} == set(HEADS)
+
+
+def test_head_mask_variant_masks_a_head_and_pads_both_rows():
+    for case in (c for c in CASES if c.inputs == "head_mask"):
+        config = case_config(case)
+        arrays = case_inputs(case, config)
+        head_mask = arrays["head_mask"]
+        assert head_mask.shape == (config.num_hidden_layers, config.num_attention_heads)
+        assert head_mask.dtype == np.float32 and head_mask.sum() == head_mask.size - 1
+        assert head_mask[1, 2] == 0
+        assert (arrays["attention_mask"].sum(axis=-1) < arrays["attention_mask"].shape[-1]).all()
+        if config.add_cross_attention:
+            assert arrays["encoder_attention_mask"][1, -2:].sum() == 0
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
@@ -54,6 +72,9 @@ def test_every_output_field_agrees(grid_root, case, pair, device):
     assert sum(k.startswith("attentions.") for k in a) == layers
     if config.add_cross_attention:
         assert sum(k.startswith("cross_attentions.") for k in a) == layers
+    if case.inputs == "head_mask":
+        # The mask is applied, not ignored alike: head 2 of layer 1 attends nowhere. [B, N, T, K]
+        assert not a["attentions.1"][:, 2].any() and a["attentions.1"][:, 1].any()
     if case.head != "BertModel":
         assert "loss" in a
     else:

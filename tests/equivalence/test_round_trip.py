@@ -10,17 +10,19 @@ import bert_flax
 import bert_pt
 import bert_tf
 from bert_common.files import default_model_dir
-from conversion.equivalence import TINY, random_canonical_weights
+from bert_zoo.equivalence import TINY, random_canonical_weights
+from bert_zoo.verify import compare_outputs, run_in, sample_inputs
 from conversion.formats import read_safetensors
 from conversion.shapes import model_shapes
-from conversion.verify import compare_outputs, run_in, sample_inputs
 from tests.helpers import ATOL, tiny_config
 
 LOADERS = {"pt": bert_pt.MODEL_CLASSES, "tf": bert_tf.MODEL_CLASSES, "flax": bert_flax.MODEL_CLASSES}
 
 
 def hop(framework: str, head: str, source, target):
-    model = LOADERS[framework][head].from_pretrained(source)
+    """Load what the previous twin saved (every key used, none missing) and save it again."""
+    model, info = LOADERS[framework][head].from_pretrained(source, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (framework, info)
     model.save_pretrained(target)
     return model
 
@@ -111,7 +113,10 @@ def test_real_checkpoint_agrees_across_the_three_twins(device):
 
 
 def test_tiny_constants_match_the_shared_test_config():
-    # The grid and the unit tests use the same tiny model.
+    # The grid and the unit tests use the same tiny model (one copy, in bert_zoo.equivalence).
+    from bert_common import BertConfig
+
+    assert tiny_config().to_dict() == BertConfig(**TINY).to_dict()
     assert {
         k: TINY[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads")
     } == {

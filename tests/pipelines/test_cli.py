@@ -16,7 +16,7 @@ from tests.helpers import MINILM_SENTENCES, minilm_golden
 def bert_zoo(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "bert_common.cli", *args],
+        [sys.executable, "-m", "bert_zoo.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -121,7 +121,7 @@ def test_run_with_each_framework_gives_the_same_embedding():
 
 
 def test_demo_ranks_sentences_and_reports_the_twins_difference(capsys):
-    from bert_common.cli import main
+    from bert_zoo.cli import main
 
     assert main(["demo"]) == 0
     text = capsys.readouterr().out

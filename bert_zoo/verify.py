@@ -1,28 +1,29 @@
 """Running one checkpoint in several twins and measuring how far their outputs are apart.
 
-Every twin offers the same two functions in its `pipelines` module:
+Every twin offers the same two functions in its `pipelines` module (see bert_zoo.twins):
 
     load_model(head, source) -> (model, config, loading_info)
     run_numpy(model, arrays, **forward_kwargs) -> {field: numpy array or tuple of arrays}
 
-so the converter's verification and `bert-zoo diff` are written once, here, without importing any
-framework themselves.
+so the converter's verification, `bert-zoo diff` and the equivalence grid are written once, here.
+
+Shapes: B batch, T positions, C choices, S encoder length, H hidden size, L layers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from bert_common.config import BertConfig
 from bert_common.heads import get_head
+from bert_zoo.twins import FRAMEWORKS, load_twin
 
-TWINS = ("pt", "tf", "flax")
+TWINS = FRAMEWORKS
 # Which twin reads a format natively: used to load the source and the result of a conversion.
 FORMAT_TWIN = {
     "safetensors": "pt",
@@ -31,15 +32,8 @@ FORMAT_TWIN = {
     "flax-msgpack": "flax",
     "google-tf1": "tf",
 }
+# The numerics contract (DESIGN.md): fp32 outputs of the twins agree to this max-abs-diff.
 ATOL = 1e-5
-
-
-def twin_module(name: str) -> Any:
-    """`bert_<name>.pipelines`, the numpy-facing side of a twin."""
-    if name not in TWINS:
-        raise ValueError(f"unknown framework {name!r}; choose from {', '.join(TWINS)}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return importlib.import_module(f"bert_{name}.pipelines")
 
 
 def sample_inputs(
@@ -47,7 +41,9 @@ def sample_inputs(
 ) -> dict[str, np.ndarray]:
     """Deterministic inputs for `head`: random ids, two token types, the second row right-padded.
 
-    Multiple choice gets [B, C=3, T] inputs; a decoder with cross-attention gets encoder states [B, 5, H].
+    Returns int64 `input_ids`, `attention_mask`, `token_type_ids` of shape [B, T] (T = `length`, at most
+    max_position_embeddings); multiple choice gets [B, C=3, T]; a decoder with cross-attention also gets
+    float32 `encoder_hidden_states` [B, S=5, H] and `encoder_attention_mask` [B, S].
     """
     rng = np.random.default_rng(seed)
     length = min(length, config.max_position_embeddings)
@@ -74,7 +70,7 @@ def sample_inputs(
 
 
 def flatten_outputs(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """{field: array} with tuple fields spread out as `hidden_states.0`, `attentions.1`, ...;
+    """{field: float64 array} with tuple fields spread out as `hidden_states.0`, `attentions.1`, ...;
     the decoder cache is left out (it is compared through the logits it produces)."""
     flat: dict[str, np.ndarray] = {}
     for name, value in outputs.items():
@@ -89,7 +85,11 @@ def flatten_outputs(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 
 def compare_outputs(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Max |a - b| per field present in both; fields of one side only are an error."""
+    """Max |a - b| per field (0.0 for empty fields).
+
+    Raises:
+        ValueError: a field is on one side only, or has a different shape on each side.
+    """
     only = sorted(set(a) ^ set(b))
     if only:
         raise ValueError(f"the outputs do not have the same fields; only on one side: {only}")
@@ -104,7 +104,7 @@ def compare_outputs(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) ->
 
 
 def gpu_available(framework: str) -> bool:
-    """Whether `framework` sees a GPU (imports the framework)."""
+    """Whether `framework` ("pt", "tf" or "flax") sees a GPU (imports the framework)."""
     if framework == "pt":
         import torch
 
@@ -122,7 +122,7 @@ def gpu_available(framework: str) -> bool:
 
 
 @contextlib.contextmanager
-def _device_scope(framework: str, device: str):
+def _device_scope(framework: str, device: str) -> Iterator[None]:
     """Run a twin on "cpu" or "gpu" with full fp32 matmuls (TF32 off; JAX "highest" is set by the twin)."""
     if framework == "pt":
         import torch
@@ -159,11 +159,18 @@ def run_in(
     device: str = "cpu",
     **forward: Any,
 ) -> tuple[dict[str, np.ndarray], BertConfig]:
-    """Load `source` as `head` in `framework` on `device` ("cpu" or "gpu"), run `arrays`; returns
-    (flat outputs, config)."""
+    """Load `source` as `head` in `framework` on `device` ("cpu", the default, or "gpu") and run `arrays`.
+
+    forward: keyword arguments of the model call (e.g. output_hidden_states=True).
+    Returns (flattened float64 outputs, see flatten_outputs; the loaded config).
+
+    Raises:
+        ValueError: unknown `framework` or `device`.
+        ImportError: the twin cannot be imported.
+    """
     if device not in ("cpu", "gpu"):
         raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
-    twin = twin_module(framework)
+    twin = load_twin(framework)
     with _device_scope(framework, device):
         model, config, _info = twin.load_model(head, os.fspath(source))
         if framework == "pt" and device == "gpu":

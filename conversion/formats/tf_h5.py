@@ -8,7 +8,8 @@ Layout, as Transformers writes it:
 
 The first path component of a weight name is the model's own name and the ":0" suffix is Keras' variable
 index; both are dropped, and the rest is the "tf_h5" name of conversion.names. A weight shared between
-layers (the embeddings appear under the MLM head too) is read once, and written under both.
+layers (the embeddings appear under the MLM head too) is read once, and written under both. Dense kernels
+are stored `[in, out]`; the name table's Placement turns them to and from the canonical `[out, in]`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conversion.formats import CheckpointError
+from conversion.formats.errors import CheckpointError
 from conversion.names import from_format, to_format
 
 TF_WEIGHTS_NAME = "tf_model.h5"
@@ -32,7 +33,15 @@ def _strip(weight_name: str) -> str:
 
 
 def read_tf_h5(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Canonical weights from a Transformers `tf_model.h5` (dense kernels transposed back to [out, in])."""
+    """Canonical weights from a Transformers `tf_model.h5` (dense kernels transposed back to [out, in]).
+
+    Names come back with the "bert." prefix of head models (see conversion.names.from_format).
+
+    Raises:
+        CheckpointError: the file is missing, not HDF5, not a Keras weights file, or lists a weight
+            without data.
+        UnmappedNameError: a weight name the table cannot place.
+    """
     import h5py
 
     path = Path(path)
@@ -49,9 +58,8 @@ def read_tf_h5(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         for layer in _as_str_list(handle.attrs["layer_names"]):
             group = handle[layer]
             for weight_name in _as_str_list(group.attrs.get("weight_names", [])):
-                tf_name = _strip(weight_name)
-                canonical, transpose = from_format("tf_h5", tf_name)
-                if canonical in out:
+                placement = from_format("tf_h5", _strip(weight_name))
+                if placement.name in out:
                     continue
                 try:
                     value = np.asarray(group[weight_name])
@@ -59,7 +67,7 @@ def read_tf_h5(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     raise CheckpointError(
                         f"{path}: weight {weight_name!r} is listed but has no data"
                     ) from None
-                out[canonical] = np.ascontiguousarray(value.T) if transpose else value
+                out[placement.name] = placement.to_canonical(value)
     return out
 
 
@@ -68,17 +76,19 @@ def write_tf_h5(state: Mapping[str, np.ndarray], path: str | os.PathLike[str], *
 
     model_name: the Keras model name used as the first path component, e.g. "tf_bert_for_pre_training".
     The tied MLM decoder must already be absent from `state` (Transformers' TF models have none).
+
+    Raises:
+        UnmappedNameError: a canonical name the table cannot place.
     """
     import h5py
 
     path = Path(path)
     groups: dict[str, list[tuple[str, np.ndarray]]] = {}
     for canonical in sorted(state):
-        tf_name, transpose = to_format("tf_h5", canonical)
-        value = np.asarray(state[canonical])
-        value = np.ascontiguousarray(value.T) if transpose else value
-        layer = tf_name.split("/", 1)[0]
-        groups.setdefault(layer, []).append((f"{model_name}/{tf_name}:0", value))
+        placement = to_format("tf_h5", canonical)
+        value = placement.from_canonical(np.asarray(state[canonical]))
+        layer = placement.name.split("/", 1)[0]
+        groups.setdefault(layer, []).append((f"{model_name}/{placement.name}:0", value))
     if "mlm___cls" in groups and "bert" in groups:
         # Transformers' MLM head holds the (tied) input-embeddings layer, so Keras lists its weights under
         # that head too; its loader expects them there.

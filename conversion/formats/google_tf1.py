@@ -6,6 +6,8 @@ A release directory holds `bert_model.ckpt.index` + `bert_model.ckpt.data-*`, `b
 `output_bias` (the sequence-classification head), run_squad's `cls/squad/output_weights` (the QA head).
 Checkpoints saved during training also hold optimizer state (`*/adam_m`, `*/adam_v`, `global_step`);
 those are skipped and reported. Reading needs TensorFlow (its checkpoint reader), imported here lazily.
+Dense kernels are stored `[in, out]` (the NSP, classifier and SQuAD matrices `[out, in]`); the name
+table's Placement says which, and turns them to the canonical `[out, in]`.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from conversion.canonical import is_optimizer_slot
-from conversion.formats import CheckpointError
+from conversion.formats.errors import CheckpointError
 from conversion.names import from_format
 
 logger = logging.getLogger("bert_zoo")
 
 
 def find_tf1_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
-    """The checkpoint prefix in `directory` (`.../bert_model.ckpt`), or None when there is none."""
+    """The checkpoint prefix in `directory` (`.../bert_model.ckpt`), or None when there is none.
+
+    Raises:
+        CheckpointError: `directory` holds several checkpoints and none is `bert_model.ckpt`.
+    """
     directory = Path(directory)
     preferred = directory / "bert_model.ckpt.index"
     if preferred.is_file():
@@ -38,7 +44,15 @@ def find_tf1_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
 
 
 def read_google_tf1(prefix: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """(canonical weights, skipped optimizer-state names) of the TF1 checkpoint at `prefix`."""
+    """(canonical weights, skipped optimizer-state names) of the TF1 checkpoint at `prefix`.
+
+    prefix: `.../bert_model.ckpt` (the files are `prefix.index` and `prefix.data-*`) or its directory.
+
+    Raises:
+        ImportError: TensorFlow is not installed.
+        CheckpointError: no checkpoint, or a truncated or corrupt one.
+        UnmappedNameError: a variable name the table cannot place.
+    """
     try:
         import tensorflow as tf
     except ImportError:
@@ -66,14 +80,14 @@ def read_google_tf1(prefix: str | os.PathLike[str]) -> tuple[dict[str, np.ndarra
         if is_optimizer_slot(name):
             skipped.append(name)
             continue
-        canonical, transpose = from_format("tf1", name)
+        placement = from_format("tf1", name)
         try:
             value = np.asarray(reader.get_tensor(name))
         except (tf.errors.OpError, IndexError, ValueError) as err:
             raise CheckpointError(
                 f"{prefix}: could not read {name!r} (truncated or corrupt data file): {err}"
             ) from None
-        out[canonical] = np.ascontiguousarray(value.T) if transpose else value
+        out[placement.name] = placement.to_canonical(value)
     if skipped:
         logger.info("skipped %d optimizer-state tensors of %s: %s", len(skipped), prefix, skipped)
     return out, skipped

@@ -1,9 +1,10 @@
-"""On-disk formats of the canonical weights: `model.safetensors`, single file or sharded.
+"""`model.safetensors`, single file or sharded: the canonical weights as they are.
 
 The canonical weights are a flat `dict[str, numpy.ndarray]` keyed by Transformers PyTorch names
-(conversion.names). `model.safetensors` holds exactly that, so reading and writing it needs only numpy
-and safetensors. Above `max_shard_size` the weights are split into `model-0000i-of-0000n.safetensors`
-with a `model.safetensors.index.json`, the layout Transformers reads and writes.
+(conversion.names), dense matrices `[out, in]`. `model.safetensors` holds exactly that, so reading and
+writing it needs only numpy and safetensors: no name mapping, no transpose. Above `max_shard_size` the
+weights are split into `model-0000i-of-0000n.safetensors` with a `model.safetensors.index.json`, the
+layout Transformers reads and writes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from conversion.formats.errors import CheckpointError
+
 logger = logging.getLogger("bert_zoo")
 
 SAFE_WEIGHTS_NAME = "model.safetensors"
@@ -25,12 +28,12 @@ SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 DEFAULT_MAX_SHARD_SIZE = "5GB"
 
 
-class CheckpointError(ValueError):
-    """A weights file that is missing, truncated, corrupt or inconsistent with its index."""
-
-
 def parse_size(size: int | str) -> int:
-    """Bytes in `size`: an int, or a string such as "5GB", "500MB", "10KiB"."""
+    """Bytes in `size`: an int, or a string such as "5GB", "500MB", "10KiB" (KB = 1000, KiB = 1024).
+
+    Raises:
+        ValueError: `size` is not positive or cannot be read.
+    """
     if isinstance(size, int) and not isinstance(size, bool):
         if size <= 0:
             raise ValueError(f"shard size must be positive, got {size}")
@@ -48,12 +51,17 @@ def parse_size(size: int | str) -> int:
 
 
 def has_safetensors(directory: str | os.PathLike[str]) -> bool:
+    """Whether `directory` holds `model.safetensors` or a sharded index."""
     directory = Path(directory)
     return (directory / SAFE_WEIGHTS_NAME).is_file() or (directory / SAFE_WEIGHTS_INDEX_NAME).is_file()
 
 
 def read_safetensors_file(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """All tensors of one `.safetensors` file as numpy arrays; bf16 tensors come back as fp32 (exact)."""
+    """All tensors of one `.safetensors` file as numpy arrays; bf16 tensors come back as fp32 (exact).
+
+    Raises:
+        CheckpointError: the file is missing, truncated or corrupt.
+    """
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -92,7 +100,14 @@ def _read_bf16_as_fp32(path: Path, name: str) -> np.ndarray:
 
 
 def read_safetensors(directory: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """The canonical weights stored in `directory` as `model.safetensors` or sharded with an index."""
+    """The canonical weights stored in `directory` as `model.safetensors` or sharded with an index.
+
+    Returns {canonical name: array} in the stored dtype (bf16 as fp32), dense matrices `[out, in]`.
+
+    Raises:
+        CheckpointError: no safetensors file, a corrupt file or index, a shard missing or disagreeing
+            with the index.
+    """
     directory = Path(directory)
     index_path = directory / SAFE_WEIGHTS_INDEX_NAME
     if index_path.is_file():
@@ -135,9 +150,12 @@ def write_safetensors(
 ) -> list[Path]:
     """Write canonical weights to `directory`; returns the files written.
 
-    One `model.safetensors` when everything fits in `max_shard_size`, else numbered shards plus
-    `model.safetensors.index.json`. Stale weight files of the other layout are removed so that a
-    directory never holds two disagreeing copies.
+    One `model.safetensors` when everything fits in `max_shard_size` (default "5GB"), else numbered
+    shards plus `model.safetensors.index.json`. Stale weight files of the other layout are removed so
+    that a directory never holds two disagreeing copies. `metadata` is added to {"format": "pt"}.
+
+    Raises:
+        ValueError: `max_shard_size` cannot be read.
     """
     from safetensors.numpy import save_file
 

@@ -1,10 +1,12 @@
-"""The cross-framework equivalence grid: every head x config x twin pair, every output field.
+"""The cross-framework equivalence grid: every head x config x input variant x twin pair, every output field.
 
-A case is one (config, head): random weights are drawn in numpy (from `conversion.shapes`, so no twin
-makes them), written as a canonical directory, loaded by each twin, and run on the same right-padded
+A case is one (config, head, inputs): random weights are drawn in numpy (from `conversion.shapes`, so no
+twin makes them), written as a canonical directory, loaded by each twin, and run on the same padded
 inputs with labels, `output_hidden_states` and `output_attentions`. Every pair of twins is then compared
 field by field. The tests (tests/equivalence) assert the 1e-5 contract on this grid; the report script
 (scripts/numerics_report.py) writes the measured table to docs/numerics.md.
+
+Shapes: B batch (2), T positions (11), C choices (3), L layers, N attention heads.
 """
 
 from __future__ import annotations
@@ -19,17 +21,21 @@ import numpy as np
 
 from bert_common.config import BertConfig
 from bert_common.heads import HEADS
+from bert_zoo.verify import compare_outputs, run_in, sample_inputs
 from conversion.checkpoint import save_pretrained
 from conversion.shapes import model_shapes
-from conversion.verify import compare_outputs, run_in, sample_inputs
 
-TINY = dict(
+# The tiny model of the grid and of every unit test (tests/helpers.py imports it): small enough to build
+# in milliseconds, big enough to exercise every path. Dropout and token types at BertConfig's defaults,
+# spelled out so the one copy says everything.
+TINY: dict[str, Any] = dict(
     vocab_size=99,
     hidden_size=32,
     num_hidden_layers=2,
     num_attention_heads=4,
     intermediate_size=37,
     max_position_embeddings=64,
+    type_vocab_size=2,
     hidden_dropout_prob=0.1,
     attention_probs_dropout_prob=0.1,
 )
@@ -47,28 +53,52 @@ ENCODER_HEADS = tuple(h for h in HEADS if h != "BertLMHeadModel")
 DECODER_HEADS = ("BertModel", "BertLMHeadModel")
 PAIRS = (("pt", "tf"), ("pt", "flax"), ("tf", "flax"))
 
+# Input variants. "padded": sample_inputs (the second row right-padded by 3). "head_mask": the first row
+# padded too (its last 2 positions, ids left as they are), the second row's encoder states too (their
+# last 2), and a head mask [L, N] that drops head 2 of layer 1. Every head runs "padded" under every
+# config, and "head_mask" under one config (HEAD_MASK_CONFIGS).
+INPUT_VARIANTS = ("padded", "head_mask")
+HEAD_MASK_CONFIGS = {"relative_key_query": ENCODER_HEADS, "decoder+cross": DECODER_HEADS}
+
 
 @dataclass(frozen=True)
 class Case:
+    """One cell of the grid: a config variant, a head and an input variant."""
+
     config_name: str
     head: str
+    inputs: str = "padded"
+
+    @property
+    def config_label(self) -> str:
+        """The config name, with the input variant appended unless it is the default."""
+        return self.config_name if self.inputs == "padded" else f"{self.config_name}+{self.inputs}"
 
     @property
     def label(self) -> str:
-        return f"{self.config_name}:{self.head}"
+        return f"{self.config_label}:{self.head}"
+
+    @property
+    def directory_name(self) -> str:
+        """Where the case's weights are written: one directory per (config, head), shared by the
+        input variants."""
+        return f"{self.config_name}:{self.head}".replace("/", "-").replace(":", "__").replace("+", "-")
 
 
 def grid_cases() -> list[Case]:
-    """Every (config, head) of the grid: the encoder heads under every encoder config, and the decoder
-    heads under the decoder config."""
+    """Every case of the grid: the encoder heads under every encoder config and the decoder heads under
+    the decoder config, with padded inputs; then the head-mask variant under HEAD_MASK_CONFIGS."""
     cases = []
     for name, changes in CONFIGS.items():
         heads = DECODER_HEADS if changes.get("is_decoder") else ENCODER_HEADS
         cases += [Case(name, head) for head in heads]
+    for name, heads in HEAD_MASK_CONFIGS.items():
+        cases += [Case(name, head, "head_mask") for head in heads]
     return cases
 
 
 def case_config(case: Case) -> BertConfig:
+    """The tiny config with the case's changes (3 labels for sequence, 5 for token classification)."""
     labels = {"BertForSequenceClassification": 3, "BertForTokenClassification": 5}.get(case.head)
     return BertConfig(**TINY, **CONFIGS[case.config_name], num_labels=labels or 2)
 
@@ -90,7 +120,7 @@ def random_canonical_weights(
 def case_labels(
     head: str, config: BertConfig, arrays: Mapping[str, np.ndarray], seed: int
 ) -> dict[str, np.ndarray]:
-    """Labels for `head` that exercise its loss (-100 entries included for token-level losses)."""
+    """int64 labels for `head` that exercise its loss (-100 entries included for token-level losses)."""
     rng = np.random.default_rng(seed + 1)
     ids = arrays["input_ids"]
     batch, length = ids.shape[0], ids.shape[-1]
@@ -118,10 +148,35 @@ def case_labels(
     return {}
 
 
+def case_inputs(case: Case, config: BertConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """The case's model inputs and labels: sample_inputs ([B, T], or [B, C, T] for multiple choice), the
+    input variant applied, then case_labels.
+
+    Raises:
+        ValueError: an unknown input variant.
+    """
+    if case.inputs not in INPUT_VARIANTS:
+        raise ValueError(f"unknown input variant {case.inputs!r}; choose one of {INPUT_VARIANTS}")
+    arrays = sample_inputs(config, case.head, seed=seed)
+    if case.inputs == "head_mask":
+        mask = arrays["attention_mask"].copy()
+        mask[0, ..., -2:] = 0
+        arrays["attention_mask"] = mask
+        if "encoder_attention_mask" in arrays:  # [B, S]
+            encoder_mask = arrays["encoder_attention_mask"].copy()
+            encoder_mask[1, -2:] = 0
+            arrays["encoder_attention_mask"] = encoder_mask
+        head_mask = np.ones((config.num_hidden_layers, config.num_attention_heads), np.float32)  # [L, N]
+        head_mask[1, 2] = 0.0
+        arrays["head_mask"] = head_mask
+    arrays.update(case_labels(case.head, config, arrays, seed))
+    return arrays
+
+
 def write_case(root: str | os.PathLike[str], case: Case, seed: int = 0) -> Path:
-    """Write the case's config + random weights as a canonical directory; returns it."""
+    """Write the case's config + random weights as a canonical directory under `root`; returns it."""
     config = case_config(case)
-    directory = Path(root) / case.label.replace("/", "-").replace(":", "__").replace("+", "-")
+    directory = Path(root) / case.directory_name
     save_pretrained(
         directory, config, random_canonical_weights(config, case.head, seed), architecture=case.head
     )
@@ -131,10 +186,9 @@ def write_case(root: str | os.PathLike[str], case: Case, seed: int = 0) -> Path:
 def case_outputs(
     framework: str, directory: Path, case: Case, seed: int = 0, device: str = "cpu"
 ) -> dict[str, np.ndarray]:
-    """Every output field of the case in one twin (loss included), flattened."""
+    """Every output field of the case in one twin (loss included), flattened (see flatten_outputs)."""
     config = case_config(case)
-    arrays = sample_inputs(config, case.head, seed=seed)
-    arrays.update(case_labels(case.head, config, arrays, seed))
+    arrays = case_inputs(case, config, seed)
     flat, _ = run_in(
         framework,
         directory,
@@ -149,6 +203,8 @@ def case_outputs(
 
 @dataclass
 class PairResult:
+    """The max |diff| per output field of one case between one pair of twins."""
+
     case: Case
     pair: tuple[str, str]
     diffs: dict[str, float]
@@ -174,7 +230,11 @@ def run_grid(
     progress: bool = False,
     device: str = "cpu",
 ) -> list[PairResult]:
-    """Compare every pair of `frameworks` on every case; returns one PairResult per (case, pair)."""
+    """Compare every pair of `frameworks` on every case; returns one PairResult per (case, pair).
+
+    Raises:
+        ValueError: unknown framework or device, or two twins returning different output fields.
+    """
     cases = list(cases)
     frameworks = list(frameworks)
     iterator: Iterable[Case] = cases
@@ -184,7 +244,9 @@ def run_grid(
         iterator = tqdm(cases, desc="equivalence grid", unit="case")
     results = []
     for case in iterator:
-        directory = write_case(root, case)
+        directory = Path(root) / case.directory_name
+        if not directory.exists():
+            directory = write_case(root, case)
         outputs = {fw: case_outputs(fw, directory, case, device=device) for fw in frameworks}
         for i, a in enumerate(frameworks):
             for b in frameworks[i + 1 :]:

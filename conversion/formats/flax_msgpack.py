@@ -4,7 +4,8 @@ The file is the param tree, a nested dict such as {"bert": {"encoder": {"layer":
 packed with msgpack. Arrays are msgpack extension type 1 holding msgpack((shape, dtype name, C-order
 bytes)); numpy scalars are extension type 3 with the same payload; arrays over 2**30 bytes are split into a
 dict {"__msgpack_chunked_array__": True, "shape": ..., "chunks": {"0": ..., ...}} of flat chunks. This
-module reads and writes that layout with msgpack and numpy alone, so no JAX is needed.
+module reads and writes that layout with msgpack and numpy alone, so no JAX is needed. Dense kernels
+are stored `[in, out]`; the name table's Placement turns them to and from the canonical `[out, in]`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from conversion.formats import CheckpointError
+from conversion.formats.errors import CheckpointError
 from conversion.names import from_format, to_format
 
 FLAX_WEIGHTS_NAME = "flax_model.msgpack"
@@ -75,7 +76,14 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def read_flax_msgpack(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Canonical weights from a Flax `flax_model.msgpack` (kernels transposed back to [out, in])."""
+    """Canonical weights from a Flax `flax_model.msgpack` (kernels transposed back to [out, in]).
+
+    bf16 arrays come back as fp32 (exact); every array is a writable copy.
+
+    Raises:
+        CheckpointError: the file is missing, truncated, corrupt, or not a tree of arrays.
+        UnmappedNameError: a parameter path the table cannot place.
+    """
     import msgpack
 
     path = Path(path)
@@ -94,9 +102,10 @@ def read_flax_msgpack(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     for flax_name, value in _flatten(_unchunk(tree)).items():
         if not isinstance(value, np.ndarray):
             raise CheckpointError(f"{path}: entry {flax_name!r} is a {type(value).__name__}, not an array")
-        canonical, transpose = from_format("flax", flax_name)
+        placement = from_format("flax", flax_name)
         value = value.astype(np.float32) if value.dtype.name == "bfloat16" else value
-        out[canonical] = np.ascontiguousarray(value.T) if transpose else np.array(value)
+        # frombuffer arrays are read-only views of the file: copy what the transpose did not.
+        out[placement.name] = np.require(placement.to_canonical(value), requirements=("C", "W"))
     return out
 
 
@@ -120,16 +129,21 @@ def _chunk(array: np.ndarray) -> Any:
 
 
 def write_flax_msgpack(state: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> Path:
-    """Write canonical weights as a `flax_model.msgpack` that Transformers' Flax classes load."""
+    """Write canonical weights as a `flax_model.msgpack` that Transformers' Flax classes load.
+
+    Arrays over 1 GiB are written in chunks, as flax.serialization does.
+
+    Raises:
+        UnmappedNameError: a canonical name the table cannot place.
+    """
     import msgpack
 
     tree: dict[str, Any] = {}
     for canonical in sorted(state):
-        flax_name, transpose = to_format("flax", canonical)
-        value = np.asarray(state[canonical])
-        value = np.ascontiguousarray(value.T) if transpose else value
+        placement = to_format("flax", canonical)
+        value = placement.from_canonical(np.asarray(state[canonical]))
         node = tree
-        *parents, leaf = flax_name.split("/")
+        *parents, leaf = placement.name.split("/")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = _chunk(value)

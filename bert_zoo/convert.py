@@ -1,15 +1,13 @@
-"""`bert-zoo convert` and `bert-zoo diff`.
+"""`bert-zoo convert SRC OUT [--from F] [--to F] [--model-class HEAD] [--no-verify]`.
 
-convert SRC OUT [--from F] [--to F] [--model-class HEAD] [--no-verify]
-    Reads a checkpoint directory (or hub id) in any format, checks it against its config, writes
-    config.json + the weights in the target format + the tokenizer files to OUT, and by default loads
-    source and result in the matching twins and compares every output field (exit 1 above 1e-5).
-    Bad input: one line on stderr, exit 2, and nothing left in OUT (it is written to a temporary
-    directory beside OUT and moved into place only when complete).
+Reads a checkpoint directory (or hub id) in any format, checks it against its config, writes config.json
++ the weights in the target format + the tokenizer files to OUT, and by default loads source and result
+in the matching twins and compares every output field (exit 1 above 1e-5). Bad input: one line on
+stderr, exit 2, and nothing left in OUT (it is written to a temporary directory beside OUT and moved
+into place only when complete). `load_source` is shared with `bert-zoo diff`.
 
-diff MODEL [--frameworks pt,tf,flax]
-    Loads one checkpoint in each twin, runs the same inputs, and prints max-abs-diff per stage
-    (embeddings, each layer, pooler, each head output): where two frameworks start to diverge.
+Weights are canonical (`dict[name, numpy.ndarray]`, dense `[out, in]`, embeddings `[V, H]`) between
+reading and writing; the formats themselves are conversion.formats.
 """
 
 from __future__ import annotations
@@ -30,6 +28,8 @@ import numpy as np
 from bert_common.config import BertConfig
 from bert_common.files import resolve_model_dir
 from bert_common.heads import HEADS, get_head, head_of_checkpoint
+from bert_common.tokenization import TOKENIZER_FILES
+from bert_zoo.verify import ATOL, FORMAT_TWIN, compare_outputs, run_in, sample_inputs
 from conversion.canonical import fit_to_model, normalize_legacy_names
 from conversion.checkpoint import (
     DISK_FORMATS,
@@ -41,12 +41,10 @@ from conversion.checkpoint import (
 )
 from conversion.names import TIED_DECODER_WEIGHT, WORD_EMBEDDINGS
 from conversion.shapes import model_shapes
-from conversion.verify import ATOL, FORMAT_TWIN, TWINS, compare_outputs, run_in, sample_inputs
 
 logger = logging.getLogger("bert_zoo")
 
 TARGET_FORMATS = ("safetensors", "pytorch", "tf-h5", "flax-msgpack")
-TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 PROGRESS_BYTES = 50 * 2**20
 
 
@@ -54,8 +52,8 @@ class ConversionError(ValueError):
     """A conversion that cannot be done as asked (bad input, config and weights that disagree)."""
 
 
-def add_convert_parsers(sub: Any) -> None:
-    """Register `convert` and `diff` on the `bert-zoo` sub-command parser."""
+def add_parser(sub: Any) -> None:
+    """Register `convert` on the `bert-zoo` sub-command parser."""
     convert = sub.add_parser("convert", help="convert a checkpoint between formats, verified by default")
     convert.add_argument("src", help="source directory or hub id")
     convert.add_argument("out", help="output directory (must not exist, or be empty)")
@@ -69,12 +67,6 @@ def add_convert_parsers(sub: Any) -> None:
         "--no-verify", action="store_true", help="skip loading both sides and comparing outputs"
     )
     convert.set_defaults(func=cmd_convert)
-
-    diff = sub.add_parser("diff", help="where do the frameworks diverge on one checkpoint")
-    diff.add_argument("model", help="directory or hub id")
-    diff.add_argument("--frameworks", default="pt,tf,flax", help="comma-separated subset of pt,tf,flax")
-    diff.add_argument("--model-class", default=None, help="the head to compare (default: from the weights)")
-    diff.set_defaults(func=cmd_diff)
 
 
 # ------------------------------------------------------------------------------------------ convert
@@ -118,13 +110,22 @@ def _source_dir(src: str) -> Path:
 def load_source(
     src: str, from_format: str, model_class: str | None
 ) -> tuple[Path, str, BertConfig, str, dict[str, np.ndarray], dict[str, Any]]:
-    """(directory, format, config, head, canonical weights fitted to the head, key report)."""
+    """(directory, format, config, head, canonical weights fitted to the head, key report).
+
+    from_format: one of DISK_FORMATS or "auto"; model_class: a head name, or None to read it off the
+    weights.
+
+    Raises:
+        ConversionError: the weights lack tensors of the head, or hold tensors it does not have.
+        ModelNotFoundError, CheckpointError, ShapeMismatchError: no weights, a bad file, a tensor whose
+            shape does not fit the config.
+    """
     directory = _source_dir(src)
     fmt = detect_format(directory) if from_format == "auto" else from_format
     config = BertConfig.from_pretrained(directory)
     skipped: list[str] = []
     if fmt == "google-tf1":
-        from conversion.google_tf1 import find_tf1_checkpoint, read_google_tf1
+        from conversion.formats.google_tf1 import find_tf1_checkpoint, read_google_tf1
 
         prefix = find_tf1_checkpoint(directory)
         if prefix is None:
@@ -199,7 +200,7 @@ def _copy_tokenizer(src: Path, out: Path) -> list[str]:
             copied.append(name)
     if "vocab.txt" in copied and "tokenizer_config.json" not in copied:
         # A Google release: write the full tokenizer layout so every loader can use it.
-        from bert_common.tokenization_fast import BertTokenizerFast
+        from bert_common import BertTokenizerFast
 
         cased = _vocab_is_cased(src / "vocab.txt")
         BertTokenizerFast(vocab_file=str(src / "vocab.txt"), do_lower_case=not cased).save_pretrained(out)
@@ -219,7 +220,11 @@ def _vocab_is_cased(path: Path) -> bool:
 def verify(
     src: Path, src_format: str, out: Path, out_format: str, head: str, config: BertConfig
 ) -> dict[str, float]:
-    """Max |source - result| per output field, each side run by the twin that reads its format."""
+    """Max |source - result| per output field, each side run by the twin that reads its format.
+
+    Raises:
+        ImportError: a twin cannot be imported.
+    """
     arrays = sample_inputs(config, head)
     forward = {"output_hidden_states": True}
     before, _ = run_in(FORMAT_TWIN[src_format], src, head, arrays, **forward)
@@ -228,7 +233,12 @@ def verify(
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    _quiet_loading(args)
+    """Convert `args.src` to `args.out`; returns 0, or 1 when verification fails (nothing written).
+
+    Raises:
+        ConversionError: an `out` that is not empty, weights that do not fit the head, google-tf1 as target.
+    """
+    quiet_loading(args)
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConversionError(f"output {out} already exists and is not an empty directory")
@@ -298,61 +308,7 @@ def _print_verification(diffs: Mapping[str, float], before: str, after: str) -> 
     return 0
 
 
-# --------------------------------------------------------------------------------------------- diff
-
-
-def cmd_diff(args: argparse.Namespace) -> int:
-    _quiet_loading(args)
-    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    unknown = [f for f in frameworks if f not in TWINS]
-    if unknown or len(frameworks) < 2:
-        raise ConversionError(
-            f"--frameworks needs two or more of {', '.join(TWINS)}, got {args.frameworks!r}"
-        )
-    directory, _fmt, config, head, _state, _report = load_source(args.model, "auto", args.model_class)
-    base_inputs = sample_inputs(config, "BertModel")
-    head_inputs = sample_inputs(config, head)
-    runs: dict[str, dict[str, np.ndarray]] = {}
-    for fw in frameworks:
-        base, _ = run_in(fw, directory, "BertModel", base_inputs, output_hidden_states=True)
-        flat = {k: v for k, v in base.items() if k.startswith("hidden_states.") or k == "pooler_output"}
-        if head != "BertModel":
-            out, _ = run_in(fw, directory, head, head_inputs)
-            flat.update({f"{head}.{k}": v for k, v in out.items()})
-        runs[fw] = flat
-    pairs = [(a, b) for i, a in enumerate(frameworks) for b in frameworks[i + 1 :]]
-    diffs = {pair: compare_outputs(runs[pair[0]], runs[pair[1]]) for pair in pairs}
-    labels = {"hidden_states.0": "embeddings"}
-    labels.update({f"hidden_states.{i}": f"layer {i - 1}" for i in range(1, config.num_hidden_layers + 1)})
-    labels["pooler_output"] = "pooler"
-    order = [k for k in labels if k in runs[frameworks[0]]] + sorted(
-        k for k in runs[frameworks[0]] if k not in labels
-    )
-    print(
-        f"{directory} as {head}: max |diff| per stage (fp32, {base_inputs['input_ids'].shape[0]} padded rows)"
-    )
-    header = f"| {'stage':<40} | " + " | ".join(f"{a}-{b:<6}" for a, b in pairs) + " |"
-    print(header)
-    print("|" + "-" * 42 + "|" + "|".join("-" * (len(a) + len(b) + 9) for a, b in pairs) + "|")
-    first_bad = None
-    for key in order:
-        cells = []
-        for pair in pairs:
-            value = diffs[pair][key]
-            cells.append(
-                f"{value:.2e}" + ("!" if value > ATOL else " ") + " " * (len(pair[0]) + len(pair[1]) - 1)
-            )
-            if value > ATOL and first_bad is None:
-                first_bad = (labels.get(key, key), pair)
-        print(f"| {labels.get(key, key):<40} | " + " | ".join(cells) + " |")
-    if first_bad:
-        print(f"first divergence above {ATOL:g}: {first_bad[0]} ({first_bad[1][0]} vs {first_bad[1][1]})")
-        return 1
-    print(f"all stages within {ATOL:g}")
-    return 0
-
-
-def _quiet_loading(args: argparse.Namespace) -> None:
+def quiet_loading(args: argparse.Namespace) -> None:
     """Loading reports go to the log; the commands print their own key report instead."""
     if not getattr(args, "verbose", False):
         logging.getLogger("bert_zoo").setLevel(logging.ERROR)

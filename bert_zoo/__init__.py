@@ -1,0 +1,24 @@
+"""bert_zoo: the application on top of the twins (the `bert-zoo` command and what it runs).
+
+Packages import one way: bert_common -> conversion -> bert_pt | bert_tf | bert_flax -> bert_zoo. This is
+the only package that imports more than one twin; it reaches them through `bert_zoo.twins` only, and only
+when a command runs, so `import bert_zoo` imports no framework.
+
+    cli.py          the argument parser and `main` (the `bert-zoo` entry point)
+    run.py          bert-zoo run: a pipeline task on texts, one JSON line per input
+    demo.py         bert-zoo demo: sentence embeddings in every twin and how far apart they are
+    convert.py      bert-zoo convert: any on-disk format to any other, verified in the twins
+    diff.py         bert-zoo diff: max |diff| per stage between the twins on one checkpoint
+    verify.py       one checkpoint run in a twin on numpy inputs, outputs compared field by field
+    equivalence.py  the cross-framework grid: every head x config x twin pair, every output field
+    twins.py        the twins' numpy-facing side (`pipelines` modules), one loader function per framework
+"""
+
+from __future__ import annotations
+
+
+class CliError(Exception):
+    """A user error of the command line: printed as one line on stderr, exit code 2."""
+
+
+__all__ = ["CliError"]

@@ -1,0 +1,145 @@
+"""`bert-zoo run`: a pipeline task on texts, one JSON line per input.
+
+    bert-zoo run --task fill-mask --model DIR "Paris is the [MASK] of France."
+    echo "A man is eating food." | bert-zoo run --task feature-extraction --pooling mean
+
+Texts come as arguments or one per line on stdin (blank lines skipped). Pairs (question answering,
+next-sentence prediction, pair classification) come from --context or as `first<TAB>second` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from bert_zoo import CliError
+from bert_zoo.twins import load_twin
+
+
+def add_parser(sub: Any) -> None:
+    """Register `run` on the `bert-zoo` sub-command parser."""
+    run = sub.add_parser("run", help="run a task on texts (one JSON line per input)")
+    run.add_argument(
+        "--task",
+        required=True,
+        help="fill-mask, text-classification, token-classification, "
+        "question-answering, feature-extraction or next-sentence-prediction",
+    )
+    run.add_argument(
+        "--model", default=None, help="directory or hub id (default: the embedded all-MiniLM-L6-v2)"
+    )
+    run.add_argument("--framework", default="pt", help="pt, tf or flax (default pt)")
+    run.add_argument(
+        "--top-k", type=int, default=None, help="answers per input (fill-mask, classification, QA)"
+    )
+    run.add_argument("--context", default=None, help="the context for QA, or the second text of a pair")
+    run.add_argument(
+        "--pooling", choices=("mean", "cls"), default=None, help="feature-extraction: sentence pooling"
+    )
+    run.add_argument(
+        "--normalize", action="store_true", help="feature-extraction: L2-normalize the embedding"
+    )
+    run.add_argument(
+        "--aggregation-strategy", default=None, choices=("none", "simple", "first", "average", "max")
+    )
+    run.add_argument("--batch-size", type=int, default=8)
+    run.add_argument("text", nargs="*", help="inputs; without them, one input per line is read from stdin")
+    run.set_defaults(func=cmd_run)
+
+
+def _read_inputs(args: argparse.Namespace) -> list[str]:
+    if args.text:
+        lines = list(args.text)
+    else:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise CliError("no input: give TEXT arguments or pipe one input per line on stdin")
+        lines = [line.rstrip("\n") for line in sys.stdin]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise CliError("empty input: nothing to run")
+    return lines
+
+
+def _task_inputs(task: str, lines: list[str], context: str | None) -> list[Any]:
+    if task == "question-answering":
+        items = []
+        for line in lines:
+            if context is not None:
+                items.append({"question": line, "context": context})
+            elif "\t" in line:
+                question, ctx = line.split("\t", 1)
+                items.append({"question": question, "context": ctx})
+            else:
+                raise CliError(
+                    "question-answering needs a context: --context TEXT or 'question<TAB>context' lines"
+                )
+        return items
+    if task in ("next-sentence-prediction", "text-classification"):
+        items = []
+        for line in lines:
+            if context is not None:
+                items.append({"text": line, "text_pair": context})
+            elif "\t" in line:
+                first, second = line.split("\t", 1)
+                items.append({"text": first, "text_pair": second})
+            elif task == "next-sentence-prediction":
+                raise CliError("next-sentence-prediction needs pairs: --context TEXT or 'A<TAB>B' lines")
+            else:
+                items.append(line)
+        return items
+    return lines
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run `args.task` on the inputs and write `{"input": ..., "output": ...}` per line to stdout.
+
+    Raises:
+        CliError: unknown task, no input, a missing context, an option that does not apply to the task.
+        ValueError: unknown framework. ImportError: the twin cannot be imported.
+    """
+    from bert_common.pipelines import get_task
+
+    try:
+        task = get_task(args.task)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    lines = _read_inputs(args)
+    items = _task_inputs(task.name, lines, args.context)
+    twin = load_twin(args.framework)
+    params: dict[str, Any] = {}
+    if args.top_k is not None:
+        if task.name not in ("fill-mask", "text-classification", "question-answering"):
+            raise CliError(f"--top-k does not apply to {task.name}")
+        params["top_k"] = args.top_k
+    if task.name == "feature-extraction":
+        params["pooling"] = args.pooling
+        params["normalize"] = args.normalize
+    elif args.pooling is not None or args.normalize:
+        raise CliError("--pooling/--normalize apply to feature-extraction only")
+    if args.aggregation_strategy is not None:
+        if task.name != "token-classification":
+            raise CliError("--aggregation-strategy applies to token-classification only")
+        params["aggregation_strategy"] = args.aggregation_strategy
+    pipe = twin.pipeline(task.name, model=args.model, batch_size=args.batch_size)
+    results = pipe(items, **params)
+    out = sys.stdout
+    for item, result in zip(items, results):
+        out.write(json.dumps({"input": item, "output": _jsonable(result)}, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
