@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -314,3 +315,22 @@ def check_labels(
         if classes is not None:
             kind = head.label_classes[head.labels.index(name)]
             check_ids(name, info, classes, f"{head.name} has {classes} classes ({kind})", ignore=IGNORE_INDEX)
+
+
+def resolve_label_aliases(head: Head, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The labels given to `head`, keyed by its label names (`Head.labels`): aliases (`Head.label_aliases`,
+    e.g. NSP's `next_sentence_label`, Transformers' TF name, -> `labels`) are renamed, labels left None
+    are dropped.
+
+    Raises:
+        ValueError: a label given under two of its names.
+    """
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        target = head.canonical_label(name)
+        if target in out:
+            raise ValueError(f"{head.name}: {name!r} is another name of {target!r}; pass only one of them")
+        out[target] = value
+    return out

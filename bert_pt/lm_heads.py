@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from bert_common.config import BertConfig
+from bert_common.heads import get_head
+from bert_common.inputs import resolve_label_aliases
 from bert_common.outputs import (
     BertForPreTrainingOutput,
     CausalLMOutputWithCrossAttentions,
@@ -363,7 +365,8 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
         """
         if next_sentence_label is not None:
             logger.warning("next_sentence_label is deprecated for BertForNextSentencePrediction; use labels")
-            labels = next_sentence_label
+        given = {"labels": labels, "next_sentence_label": next_sentence_label}
+        labels = resolve_label_aliases(get_head(self.head_name), given).get("labels")
         check_head_labels(self.head_name, self.config, {"labels": labels})
         outputs = self.bert(
             input_ids,

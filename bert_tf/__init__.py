@@ -3,54 +3,38 @@
 The Keras twin of bert_pt and bert_flax: the same classes (with the `TF` prefix), the same submodule
 tree, the same numbers on the same weights, and `from_pretrained` / `save_pretrained` through the
 canonical safetensors layout. `TFBertTokenizer` tokenizes inside the TensorFlow graph.
+
+This file only re-exports. `TFBertTokenizer` is imported on first use: it needs tensorflow_text, whose
+import is slow and which no model class needs (not to dodge an import cycle; nothing imports it back).
 """
 
 from __future__ import annotations
 
-from bert_common.heads import get_head
-from bert_tf.heads import (
+from typing import Any
+
+from bert_tf.lm_heads import (
     TFBertForMaskedLM,
-    TFBertForMultipleChoice,
     TFBertForNextSentencePrediction,
     TFBertForPreTraining,
+    TFBertLMHeadModel,
+)
+from bert_tf.modeling import TFBertMainLayer, TFBertModel
+from bert_tf.pipelines import pipeline
+from bert_tf.pretrained import TFBertPreTrainedModel
+from bert_tf.registry import MODEL_CLASSES, model_class
+from bert_tf.task_heads import (
+    TFBertForMultipleChoice,
     TFBertForQuestionAnswering,
     TFBertForSequenceClassification,
     TFBertForTokenClassification,
-    TFBertLMHeadModel,
 )
-from bert_tf.modeling import TFBertMainLayer, TFBertModel, TFBertPreTrainedModel
-
-# Head name (bert_common.heads.HEADS, the PyTorch class name) -> Keras class.
-MODEL_CLASSES: dict[str, type[TFBertPreTrainedModel]] = {
-    cls.head_name: cls
-    for cls in (
-        TFBertModel,
-        TFBertForPreTraining,
-        TFBertLMHeadModel,
-        TFBertForMaskedLM,
-        TFBertForNextSentencePrediction,
-        TFBertForSequenceClassification,
-        TFBertForMultipleChoice,
-        TFBertForTokenClassification,
-        TFBertForQuestionAnswering,
-    )
-}
 
 
-def model_class(head_name: str) -> type[TFBertPreTrainedModel]:
-    """The Keras class of a head, by its PyTorch ("BertForMaskedLM") or TF ("TFBertForMaskedLM") name."""
-    return MODEL_CLASSES[get_head(head_name).name]
-
-
-def __getattr__(name: str):  # the tokenizer pulls in tensorflow_text, so it loads on first use
+def __getattr__(name: str) -> Any:
     if name == "TFBertTokenizer":
         from bert_tf.tokenizer import TFBertTokenizer
 
         return TFBertTokenizer
-    if name == "pipeline":
-        from bert_tf.pipelines import pipeline
-
-        return pipeline
     raise AttributeError(f"module 'bert_tf' has no attribute {name!r}")
 
 

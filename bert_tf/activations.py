@@ -2,6 +2,8 @@
 
 Every name in `bert_common.config.SUPPORTED_ACTIVATIONS` maps to the formula the other twins use:
 "gelu" is the exact erf form; "gelu_new", "gelu_pytorch_tanh" and "gelu_fast" are the tanh approximation.
+Shape legend: elementwise, any shape (in the twin: [B, T, I] after the intermediate dense, [B, T, H] in the
+prediction-head transform).
 """
 
 from __future__ import annotations

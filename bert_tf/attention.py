@@ -1,12 +1,14 @@
 """Multi-head attention of BERT: self-attention (optionally causal, cached) and cross-attention.
 
-Shape legend: B = batch, T = query length, S = key length (T + cached length, or the encoder length for
-cross-attention), H = hidden size, N = heads, D = H / N head width.
+Shape legend: B batch, T query (new) positions, P cached positions, K key positions (P + T for
+self-attention, S for cross-attention), S encoder length, H hidden size, N heads, D head size (H / N).
 
 Numerics follow Transformers' eager attention: scores = q k^T (+ relative-position terms), divided by
-sqrt(D), plus the additive mask, softmax over S. The mask and the softmax are computed in float32 even
+sqrt(D), plus the additive mask, softmax over K. The mask and the softmax are computed in float32 even
 under a mixed-precision policy: the mask holds finfo(float32).min, which in float16 would overflow to -inf
 and turn a fully padded row into NaN. In float32 models this is exactly the reference computation.
+Cross-attention always uses absolute positions (no relative-distance table), as in Transformers and the
+other twins, whatever `config.position_embedding_type` says.
 """
 
 from __future__ import annotations
@@ -18,17 +20,21 @@ import keras
 import tensorflow as tf
 
 from bert_common.config import BertConfig
-from bert_tf.base import ConfigLayer, dense
+from bert_tf.base import ConfigLayer
 from bert_tf.embeddings import TFBertEmbeddingTable
+from bert_tf.initialization import dense, layer_norm
 
 KeyValue = tuple[tf.Tensor, tf.Tensor]
+
+RELATIVE_TYPES = ("relative_key", "relative_key_query")
 
 
 class TFBertSelfAttention(ConfigLayer):
     """Scaled dot-product attention over N heads, with `query`, `key`, `value` projections.
 
     For `position_embedding_type` "relative_key" / "relative_key_query" it owns `distance_embedding`,
-    a [2 * max_position_embeddings - 1, D] table of learned relative-distance vectors (Shaw et al.).
+    a [2 * max_position_embeddings - 1, D] table of learned relative-distance vectors (Shaw et al.);
+    never as cross-attention (`is_cross_attention=True`), which uses absolute positions.
     """
 
     autocast_inputs = False
@@ -37,28 +43,29 @@ class TFBertSelfAttention(ConfigLayer):
 
     def __init__(self, config: BertConfig, is_cross_attention: bool = False, **kwargs: Any):
         super().__init__(config, **kwargs)
-        # config
-        self.is_cross_attention = is_cross_attention
-        self.num_heads = config.num_attention_heads
-        self.head_size = config.attention_head_size
-        self.all_head_size = self.num_heads * self.head_size
-        self.position_embedding_type = config.position_embedding_type
-        self.is_decoder = config.is_decoder
+        all_head_size = config.num_attention_heads * config.attention_head_size
+        position_embedding_type = "absolute" if is_cross_attention else config.position_embedding_type
         # layers
-        self.query = dense(config, self.all_head_size, "query", self.dtype_policy)
-        self.key = dense(config, self.all_head_size, "key", self.dtype_policy)
-        self.value = dense(config, self.all_head_size, "value", self.dtype_policy)
+        self.query = dense(config, all_head_size, "query", self.dtype_policy)
+        self.key = dense(config, all_head_size, "key", self.dtype_policy)
+        self.value = dense(config, all_head_size, "value", self.dtype_policy)
         self.dropout = keras.layers.Dropout(config.attention_probs_dropout_prob, dtype=self.dtype_policy)
-        if self.position_embedding_type in ("relative_key", "relative_key_query"):
+        self.distance_embedding = None
+        if position_embedding_type in RELATIVE_TYPES:
             self.distance_embedding = TFBertEmbeddingTable(
                 2 * config.max_position_embeddings - 1,
-                self.head_size,
+                config.attention_head_size,
                 config.initializer_range,
                 name="distance_embedding",
                 dtype=self.dtype_policy,
             )
-        else:
-            self.distance_embedding = None
+        # config
+        self.is_cross_attention = is_cross_attention
+        self.num_heads = config.num_attention_heads
+        self.head_size = config.attention_head_size
+        self.all_head_size = all_head_size
+        self.position_embedding_type = position_embedding_type
+        self.is_decoder = config.is_decoder
 
     def build(self, input_shape: Any = None) -> None:
         hidden = self.config.hidden_size
@@ -69,7 +76,7 @@ class TFBertSelfAttention(ConfigLayer):
             self.distance_embedding.build()
 
     def _split_heads(self, x: tf.Tensor) -> tf.Tensor:
-        """[B, L, H] -> [B, N, L, D]."""
+        """[B, K, H] -> [B, N, K, D]."""
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
         x = tf.reshape(x, (batch, length, self.num_heads, self.head_size))
         return tf.transpose(x, (0, 2, 1, 3))
@@ -86,15 +93,15 @@ class TFBertSelfAttention(ConfigLayer):
         """Attend from `hidden_states` to itself, or to `encoder_hidden_states` for cross-attention.
 
         hidden_states: [B, T, H] queries (and keys/values for self-attention).
-        attention_mask: [B, 1, T or 1, S] float32 additive mask (0 = attend, finfo.min = masked).
+        attention_mask: [B, 1, T or 1, K] float32 additive mask (0 = attend, finfo.min = masked).
         head_mask: [1, N, 1, 1] multiplier of the attention probabilities per head, or None.
         encoder_hidden_states: [B, S, H] keys/values of cross-attention.
-        past_key_value: cached (key, value), each [B, N, S_past, D]. For self-attention the new keys
-            are appended; for cross-attention the cache is reused as is.
-        Returns (context [B, T, H], probabilities [B, N, T, S], (key, value) to cache).
+        past_key_value: cached (key, value), each [B, N, P, D] ([B, N, S, D] for cross-attention). For
+            self-attention the new keys are appended; for cross-attention the cache is reused as is.
+        Returns (context [B, T, H], probabilities [B, N, T, K], (key, value) to cache).
         """
         query = self._split_heads(self.query(hidden_states))  # [B, N, T, D]
-        past_length: Any = 0
+        past_length: int | tf.Tensor = 0
         if self.is_cross_attention and past_key_value is not None:
             key, value = past_key_value
         elif self.is_cross_attention:
@@ -105,17 +112,17 @@ class TFBertSelfAttention(ConfigLayer):
             value = self._split_heads(self.value(hidden_states))
             if past_key_value is not None:
                 past_length = tf.shape(past_key_value[0])[2]
-                key = tf.concat([tf.cast(past_key_value[0], key.dtype), key], axis=2)  # [B, N, S, D]
+                key = tf.concat([tf.cast(past_key_value[0], key.dtype), key], axis=2)  # [B, N, K, D]
                 value = tf.concat([tf.cast(past_key_value[1], value.dtype), value], axis=2)
 
-        scores = tf.matmul(query, key, transpose_b=True)  # [B, N, T, S]
+        scores = tf.matmul(query, key, transpose_b=True)  # [B, N, T, K]
         if self.distance_embedding is not None:
             scores = scores + self._relative_scores(query, key, past_length)
         scores = scores / tf.cast(math.sqrt(self.head_size), scores.dtype)
         scores = tf.cast(scores, tf.float32)
         if attention_mask is not None:
             scores = scores + attention_mask
-        probs = tf.cast(tf.nn.softmax(scores, axis=-1), self.compute_dtype)  # [B, N, T, S]
+        probs = tf.cast(tf.nn.softmax(scores, axis=-1), self.compute_dtype)  # [B, N, T, K]
         probs = self.dropout(probs, training=training)
         if head_mask is not None:
             probs = probs * tf.cast(head_mask, probs.dtype)
@@ -124,18 +131,18 @@ class TFBertSelfAttention(ConfigLayer):
         context = tf.reshape(context, (tf.shape(context)[0], tf.shape(context)[1], self.all_head_size))
         return context, probs, (key, value)
 
-    def _relative_scores(self, query: tf.Tensor, key: tf.Tensor, past_length: Any) -> tf.Tensor:
-        """Relative-position terms of the scores, [B, N, T, S].
+    def _relative_scores(self, query: tf.Tensor, key: tf.Tensor, past_length: int | tf.Tensor) -> tf.Tensor:
+        """Relative-position terms of the scores, [B, N, T, K].
 
-        A query at absolute position `past_length + l` and a key at position r are `distance = l - r`
-        apart; the table row is `distance + max_position_embeddings - 1`. Without a cache this is
-        Transformers' `arange(T)`; with one and a single new token it is its `S - 1`.
+        A query at absolute position `P + l` and a key at position r are `distance = P + l - r` apart;
+        the table row is `distance + max_position_embeddings - 1`. Without a cache this is
+        Transformers' `arange(T)`; with one and a single new token it is its `K - 1`.
         """
         query_length, key_length = tf.shape(query)[2], tf.shape(key)[2]
         position_l = tf.range(query_length)[:, tf.newaxis] + tf.cast(past_length, tf.int32)  # [T, 1]
-        position_r = tf.range(key_length)[tf.newaxis, :]  # [1, S]
-        distance = position_l - position_r  # [T, S]
-        positional = self.distance_embedding(distance + self.config.max_position_embeddings - 1)  # [T, S, D]
+        position_r = tf.range(key_length)[tf.newaxis, :]  # [1, K]
+        distance = position_l - position_r  # [T, K]
+        positional = self.distance_embedding(distance + self.config.max_position_embeddings - 1)  # [T, K, D]
         positional = tf.cast(positional, query.dtype)
         relative = tf.einsum("bhld,lrd->bhlr", query, positional)
         if self.position_embedding_type == "relative_key_query":
@@ -150,9 +157,7 @@ class TFBertSelfOutput(ConfigLayer):
         super().__init__(config, **kwargs)
         # layers
         self.dense = dense(config, config.hidden_size, "dense", self.dtype_policy)
-        self.LayerNorm = keras.layers.LayerNormalization(
-            epsilon=config.layer_norm_eps, name="LayerNorm", dtype=self.dtype_policy
-        )
+        self.LayerNorm = layer_norm(config, "LayerNorm", self.dtype_policy)
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape: Any = None) -> None:
@@ -174,8 +179,6 @@ class TFBertAttention(ConfigLayer):
 
     def __init__(self, config: BertConfig, is_cross_attention: bool = False, **kwargs: Any):
         super().__init__(config, **kwargs)
-        # config
-        self.is_cross_attention = is_cross_attention
         # layers
         self.self = TFBertSelfAttention(
             config, is_cross_attention=is_cross_attention, name="self", dtype=self.dtype_policy
@@ -183,6 +186,8 @@ class TFBertAttention(ConfigLayer):
         # Keras reserves the attribute `output` (and skips it when saving), so the sublayer is stored as
         # `_output_sublayer` and reached as `attention.output`, the name of the Transformers tree.
         self._output_sublayer = TFBertSelfOutput(config, name="output", dtype=self.dtype_policy)
+        # config
+        self.is_cross_attention = is_cross_attention
 
     @property
     def output(self) -> TFBertSelfOutput:
@@ -202,7 +207,8 @@ class TFBertAttention(ConfigLayer):
         past_key_value: KeyValue | None = None,
         training: bool = False,
     ) -> tuple[tf.Tensor, tf.Tensor, KeyValue]:
-        """Returns (output [B, T, H], attention probabilities [B, N, T, S], (key, value) to cache)."""
+        """Arguments as in TFBertSelfAttention.call. Returns (output [B, T, H], attention probabilities
+        [B, N, T, K], (key, value) to cache)."""
         context, probs, present = self.self(
             hidden_states,
             attention_mask=attention_mask,

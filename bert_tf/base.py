@@ -1,7 +1,10 @@
-"""`ConfigLayer`: the Keras layers of bert_tf that are built from a `BertConfig`.
+"""`ConfigLayer`: the Keras layers of bert_tf that are built from a `BertConfig` (framework-only file).
 
-All it adds to `keras.layers.Layer` is serialization: `get_config()` stores `config.to_dict()` (plus the
-layer's own keyword arguments, listed in `config_arguments`) and `from_config` rebuilds the BertConfig.
+Keras saves a model by calling `get_config()` on it and on every layer and rebuilds it with
+`from_config()` (keras-hub's "get_config everywhere"). This base gives every bert_tf layer that pair from
+its BertConfig, once; the other twins have no such protocol (PyTorch pickles modules, Flax rebuilds
+modules from their dataclass fields), which is why the file exists only in the Keras twin.
+Shape legend: none (no tensors here).
 """
 
 from __future__ import annotations
@@ -16,9 +19,15 @@ from bert_common.config import BertConfig
 class ConfigLayer(keras.layers.Layer):
     """A layer whose constructor is `(config: BertConfig, <config_arguments>..., **keras_kwargs)`.
 
+    `get_config()` stores `config.to_dict()` plus the layer's own keyword arguments (listed in
+    `config_arguments`); `from_config` rebuilds the BertConfig.
+
     autocast_inputs: False for the layers that receive the float32 additive attention mask, which
     Keras would otherwise cast to a mixed-precision compute dtype (float16 turns finfo(float32).min
     into -inf). Their sublayers still autocast their own inputs and variables.
+
+    Raises:
+        TypeError: `config` is not a BertConfig.
     """
 
     config_arguments: ClassVar[tuple[str, ...]] = ()
@@ -39,14 +48,3 @@ class ConfigLayer(keras.layers.Layer):
     def from_config(cls, config: dict[str, Any]) -> ConfigLayer:
         config = dict(config)
         return cls(BertConfig.from_dict(config.pop("config")), **config)
-
-
-def dense(config: BertConfig, units: int, name: str, dtype: Any, use_bias: bool = True) -> keras.layers.Dense:
-    """A Dense layer initialized like Transformers' BERT: kernel ~ TruncatedNormal(initializer_range), bias 0."""
-    return keras.layers.Dense(
-        units,
-        use_bias=use_bias,
-        kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
-        name=name,
-        dtype=dtype,
-    )

@@ -1,6 +1,6 @@
 """Embeddings: word + token-type (+ absolute position) vectors, then LayerNorm and dropout.
 
-Shape legend: B = batch, T = sequence length, H = hidden size, V = vocabulary size.
+Shape legend: B batch, T new positions, P cached positions, H hidden size, V vocabulary size.
 Keras variable paths (conversion.names, format "tf_h5"):
     bert/embeddings/word_embeddings/weight             [V, H]
     bert/embeddings/position_embeddings/embeddings     [max_position_embeddings, H]
@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from bert_common.config import BertConfig
 from bert_tf.base import ConfigLayer
+from bert_tf.initialization import layer_norm, weight_initializer
 
 
 class TFBertEmbeddingTable(keras.layers.Layer):
@@ -40,7 +41,7 @@ class TFBertEmbeddingTable(keras.layers.Layer):
         self.table = self.add_weight(
             name=self.weight_name,
             shape=(self.rows, self.width),
-            initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
+            initializer=weight_initializer(self.initializer_range),
         )
 
     def call(self, ids: tf.Tensor) -> tf.Tensor:
@@ -85,9 +86,7 @@ class TFBertEmbeddings(ConfigLayer):
             name="token_type_embeddings",
             dtype=self.dtype_policy,
         )
-        self.LayerNorm = keras.layers.LayerNormalization(
-            epsilon=config.layer_norm_eps, name="LayerNorm", dtype=self.dtype_policy
-        )
+        self.LayerNorm = layer_norm(config, "LayerNorm", self.dtype_policy)
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape: Any = None) -> None:
@@ -102,14 +101,14 @@ class TFBertEmbeddings(ConfigLayer):
         token_type_ids: tf.Tensor | None = None,
         position_ids: tf.Tensor | None = None,
         inputs_embeds: tf.Tensor | None = None,
-        past_key_values_length: Any = 0,
+        past_key_values_length: int | tf.Tensor = 0,
         training: bool = False,
     ) -> tf.Tensor:
         """Embed a batch.
 
         input_ids: [B, T] token ids (or inputs_embeds: [B, T, H] precomputed word vectors).
         token_type_ids: [B, T] segment ids, zeros when None.
-        position_ids: [B, T] positions, `past_key_values_length + arange(T)` when None.
+        position_ids: [B, T] or [1, T] positions, `P + arange(T)` when None (P = past_key_values_length).
         Returns [B, T, H], the input of the first encoder layer.
         """
         if inputs_embeds is None:

@@ -8,28 +8,32 @@ size and length ([B, T]; [B, C, T] for multiple choice) and returns the head's p
 `export_text_model(model, tokenizer, dir)` puts the in-graph TFBertTokenizer in front: its
 `serving_default` takes a [B] string tensor `text`, `serving_pairs` takes `text` and `text_pair`, and
 both return the same outputs. Loading it needs `import tensorflow_text` (which registers the ops).
+
+A framework-only file: SavedModel serving signatures exist only in TensorFlow.
+Shape legend: B batch, C choices, T positions.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import keras
 import tensorflow as tf
 
+from bert_common.outputs import ModelOutput
 from bert_tf.training import prediction_names
 
 SERVING_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def _serving_outputs(model: Any, output: Any) -> dict[str, tf.Tensor]:
+def _serving_outputs(model: keras.Model, output: ModelOutput) -> dict[str, tf.Tensor]:
     names = prediction_names(model.head().output)
     return {name: getattr(output, name) for name in names if getattr(output, name) is not None}
 
 
-def export_saved_model(model: Any, filepath: str | os.PathLike[str], verbose: bool = True) -> None:
-    """Write `model` as a SavedModel with an int32 `serving_default` signature (see module docs)."""
+def export_saved_model(model: keras.Model, filepath: str | os.PathLike[str], verbose: bool = True) -> None:
+    """Write the bert_tf model `model` as a SavedModel with an int32 `serving_default` signature (see the
+    module docstring)."""
     rank = 3 if model.head().name == "BertForMultipleChoice" else 2
     signature = [tf.TensorSpec([None] * rank, tf.int32, name=name) for name in SERVING_INPUTS]
 
@@ -52,7 +56,11 @@ def export_saved_model(model: Any, filepath: str | os.PathLike[str], verbose: bo
 
 
 def export_text_model(
-    model: Any, tokenizer: Any, filepath: str | os.PathLike[str], *, verbose: bool = True
+    model: keras.Model,
+    tokenizer: keras.layers.Layer,
+    filepath: str | os.PathLike[str],
+    *,
+    verbose: bool = True,
 ) -> None:
     """Write tokenizer + model as one SavedModel that takes raw strings.
 

@@ -1,29 +1,48 @@
-"""Call-argument handling shared by every Keras BERT model: dict inputs and input validation.
+"""The inputs of a Keras BERT call: dict inputs, and the checks of bert_common.inputs on TensorFlow tensors.
 
-`model(batch)` with a dict (what a tokenizer returns), `model(input_ids, attention_mask=...)` and a mix of
-both all reach `call` as keyword arguments through `unpack_inputs`. The checks raise ValueError/TypeError
-naming the offending argument; on symbolic tensors (inside `tf.function`, `fit`, XLA) the value checks
-become `tf.debugging` assertions, which fail at run time with the same message.
+The rules and their messages live in `bert_common.inputs` (one rule set for the three twins); this module
+describes TensorFlow tensors for it (`describe`) and keeps what only Keras needs:
+
+- `unpack_inputs`: `model(batch)` with a dict (what a tokenizer returns), `model(input_ids, ...)` and a
+  mix of both all reach `call` as keyword arguments;
+- `keras_user_errors`: Keras prefixes an error raised inside `call` with "Exception encountered when
+  calling ..."; bert-zoo's errors keep their own message as the first line;
+- the checks of values unknown until run time: inside `tf.function`, `fit` or XLA the tensors are
+  symbolic (`TensorInfo.read` is None), so ids, masks and labels get `tf.debugging` assertions that fail
+  when the graph runs (`tf.errors.InvalidArgumentError`), before any lookup with a bad id;
+- the structure of the decoding cache (`past_key_values`).
+
+Shape legend: B batch, C choices, T new positions, P cached positions, K key positions (P + T),
+S encoder length, H hidden size, N heads, D head size, L layers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from bert_common.config import BertConfig
+from bert_common.heads import Head
+from bert_common.inputs import TensorInfo, check_encoder_inputs, label_classes, resolve_label_aliases
+from bert_common.inputs import check_labels as check_label_values
+from bert_common.losses import IGNORE_INDEX
+
+# One layer's cache: (self_key, self_value) or (self_key, self_value, cross_key, cross_value), [B, N, P, D].
+LayerCache = tuple[tf.Tensor, ...]
 
 
 def unpack_inputs(call: Callable[..., Any]) -> Callable[..., Any]:
     """Let `call(input_ids, ...)` also take a dict of named inputs as its first argument.
 
-    The dict's keys must be argument names of `call`; an argument given both in the dict and as a
-    keyword is an error, as is a key `call` does not take.
+    Raises:
+        ValueError: a dict key that is not an argument of `call`, or one also given as an argument.
     """
     names = [name for name in inspect.signature(call).parameters if name != "self"]
     first = names[0]
@@ -36,17 +55,18 @@ def unpack_inputs(call: Callable[..., Any]) -> Callable[..., Any]:
             batch = dict(kwargs.pop(first))
         else:
             return call(self, *args, **kwargs)
-        unknown = sorted(set(batch) - set(names))
-        if unknown:
-            raise ValueError(
-                f"{type(self).__name__} got input(s) {unknown} it does not take; accepted inputs: {names}"
-            )
         given_positionally = names[1 : 1 + len(args)]
-        for name in batch:
-            if name in given_positionally or kwargs.get(name) is not None:
+        with keras_user_errors():
+            unknown = sorted(set(batch) - set(names))
+            if unknown:
                 raise ValueError(
-                    f"{type(self).__name__}: {name!r} was given both in the input dict and as an argument"
+                    f"{type(self).__name__} got input(s) {unknown} it does not take; accepted inputs: {names}"
                 )
+            for name in batch:
+                if name in given_positionally or kwargs.get(name) is not None:
+                    raise ValueError(
+                        f"{type(self).__name__}: {name!r} was given both in the input dict and as an argument"
+                    )
         merged = {**dict(zip(given_positionally, args)), **kwargs}
         merged.update(batch)
         return call(self, **merged)
@@ -54,8 +74,27 @@ def unpack_inputs(call: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def to_tensor(value: Any, name: str) -> tf.Tensor | None:
-    """`value` as a tf.Tensor (numpy arrays and lists are converted); None stays None."""
+@contextlib.contextmanager
+def keras_user_errors() -> Iterator[None]:
+    """Let a ValueError/TypeError raised inside a Keras `call` reach the user with its own first line.
+
+    Keras re-raises an exception from `call` as "Exception encountered when calling X.call(). <message>
+    Arguments received by ..." unless it is marked as already annotated (Keras' own marker, set on the
+    innermost error so that outer layers leave it alone); bert-zoo's messages name the argument already.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        err._keras_call_info_injected = True  # type: ignore[attr-defined]
+        raise
+
+
+def to_tensor(value: tf.Tensor | np.ndarray | list | None, name: str) -> tf.Tensor | None:
+    """`value` as a tf.Tensor (numpy arrays and lists are converted); None stays None.
+
+    Raises:
+        TypeError: `value` cannot be converted to a tensor.
+    """
     if value is None or isinstance(value, tf.Tensor):
         return value
     try:
@@ -64,198 +103,212 @@ def to_tensor(value: Any, name: str) -> tf.Tensor | None:
         raise TypeError(f"{name} must be a tensor or array, got {type(value).__name__}: {err}") from None
 
 
-def check_integer(value: tf.Tensor | None, name: str) -> None:
-    """Raise TypeError when `value` is not an integer tensor (token ids, labels of a classifier)."""
-    if value is not None and not value.dtype.is_integer:
-        raise TypeError(f"{name} must hold integer ids (int32 or int64), got dtype {value.dtype.name}")
+def describe(tensor: tf.Tensor) -> TensorInfo:
+    """What bert_common.inputs needs of `tensor`: its static shape (None for sizes known only at run
+    time), dtype kind, and its values when they can be read now (eager tensors; None inside a graph).
 
-
-def check_rank(value: tf.Tensor | None, name: str, rank: int, meaning: str) -> None:
-    """Raise ValueError when `value` does not have `rank` dimensions (`meaning` spells them out)."""
-    if value is not None and value.shape.rank is not None and value.shape.rank != rank:
-        raise ValueError(f"{name} must have shape {meaning}, got shape {tuple(value.shape)}")
-
-
-def check_range(value: tf.Tensor | None, name: str, low: int, high: int, what: str) -> tf.Tensor | None:
-    """Check `low <= value < high` and return `value`.
-
-    Eager: ValueError naming the first bad value. Inside a graph: the returned tensor depends on
-    assertions, so ops that use it (an embedding lookup) run only after the check passed.
+    Raises:
+        ValueError: a tensor of unknown rank.
     """
-    if value is None:
-        return None
-    if tf.executing_eagerly():
-        array = value.numpy()
-        if array.size and (array.min() < low or array.max() >= high):
-            bad = array[(array < low) | (array >= high)]
-            raise ValueError(f"{name} holds {bad.flat[0]}, outside [{low}, {high}) ({what})")
-        return value
-    message = f"{name} holds values outside [{low}, {high}) ({what})"
+    dtype = tensor.dtype
+    if dtype == tf.bool:
+        kind = "bool"
+    elif dtype.is_integer:
+        kind = "int"
+    elif dtype.is_floating:
+        kind = "float"
+    else:
+        kind = "other"
+    if tensor.shape.rank is None:
+        raise ValueError(f"a tensor of unknown rank ({dtype.name}) cannot be checked; give its rank")
+    read = tensor.numpy if tf.executing_eagerly() and hasattr(tensor, "numpy") else None
+    return TensorInfo(tuple(tensor.shape.as_list()), kind, dtype.name, read)
+
+
+def _size(tensor: tf.Tensor, axis: int) -> int | tf.Tensor:
+    """The size of `axis`: a Python int when static, else a scalar tensor."""
+    static = tensor.shape[axis]
+    return static if static is not None else tf.shape(tensor)[axis]
+
+
+def _assert_ids(value: tf.Tensor, name: str, high: int, what: str, ignore: int | None = None) -> tf.Tensor:
+    """`value` made to depend on assertions `0 <= value < high` (entries equal to `ignore` pass)."""
+    message = f"{name} holds values outside [0, {high}) ({what})"
+    checked = value if ignore is None else tf.where(tf.equal(value, ignore), tf.zeros_like(value), value)
     checks = [
-        tf.debugging.assert_greater_equal(value, tf.cast(low, value.dtype), message=message),
-        tf.debugging.assert_less(value, tf.cast(high, value.dtype), message=message),
+        tf.debugging.assert_greater_equal(checked, tf.cast(0, value.dtype), message=message),
+        tf.debugging.assert_less(checked, tf.cast(high, value.dtype), message=message),
     ]
     with tf.control_dependencies(checks):
         return tf.identity(value)
 
 
-def check_shape(value: tf.Tensor | None, name: str, shape: list[Any]) -> None:
-    """Check `value` against `shape`, whose entries are ints, scalar tensors, or None for any size."""
-    if value is None:
-        return
-    if value.shape.rank is not None and value.shape.rank != len(shape):
-        raise ValueError(f"{name} must have {len(shape)} dimensions, got shape {tuple(value.shape)}")
-    actual = tf.shape(value)
-    for axis, want in enumerate(shape):
-        if want is None:
-            continue
-        static_want = tf.get_static_value(want) if isinstance(want, tf.Tensor) else want
-        static_have = value.shape[axis]
-        if static_want is not None and static_have is not None:
-            if int(static_want) != static_have:
-                raise ValueError(
-                    f"{name} has shape {tuple(value.shape)}; dimension {axis} must be {int(static_want)}"
-                )
-            continue
-        tf.debugging.assert_equal(
-            actual[axis], tf.cast(want, actual.dtype), message=f"{name}: dimension {axis} has the wrong size"
-        )
+def _assert_mask(value: tf.Tensor, name: str) -> tf.Tensor:
+    """`value` made to depend on an assertion that it holds only 0 and 1 (bool masks pass as they are)."""
+    if value.dtype == tf.bool:
+        return value
+    binary = tf.reduce_all(tf.logical_or(tf.equal(value, 0), tf.equal(value, 1)))
+    check = tf.debugging.Assert(binary, [f"{name} must hold only 0 (masked) and 1 (attend)"])
+    with tf.control_dependencies([check]):
+        return tf.identity(value)
 
 
 @dataclass
-class EncoderInputs:
-    """The validated inputs of TFBertMainLayer, with defaults filled in.
-
-    attention_mask: [B, S] 0/1 (ones when not given); encoder_attention_mask: [B, S_enc] 0/1 when
-    there are encoder_hidden_states ([B, S_enc, H], in the compute dtype); past_length: P, the cached
-    length (0 without a cache); seq_length: T, the number of new tokens.
-    """
+class CheckedInputs:
+    """The inputs of a BERT call after `check_inputs`: tensors (None when not given), with the run-time
+    assertions attached inside a graph. batch: B; length: T; past_length: P (ints when static)."""
 
     input_ids: tf.Tensor | None
-    inputs_embeds: tf.Tensor | None
+    attention_mask: tf.Tensor | None
     token_type_ids: tf.Tensor | None
     position_ids: tf.Tensor | None
-    attention_mask: tf.Tensor
+    head_mask: tf.Tensor | None
+    inputs_embeds: tf.Tensor | None
     encoder_hidden_states: tf.Tensor | None
     encoder_attention_mask: tf.Tensor | None
-    past_key_values: tuple[tuple[tf.Tensor, ...], ...] | None
-    past_length: Any
-    seq_length: Any
+    past_key_values: tuple[LayerCache, ...] | None
+    batch: int | tf.Tensor
+    length: int | tf.Tensor
+    past_length: int | tf.Tensor
 
 
-def prepare_encoder_inputs(
-    config: BertConfig,
-    compute_dtype: str,
-    *,
-    input_ids: Any = None,
-    attention_mask: Any = None,
-    token_type_ids: Any = None,
-    position_ids: Any = None,
-    inputs_embeds: Any = None,
-    encoder_hidden_states: Any = None,
-    encoder_attention_mask: Any = None,
-    past_key_values: Any = None,
-) -> EncoderInputs:
-    """Convert and check the inputs of a BERT encoder call (shapes as in TFBertModel.call).
+def check_cache(
+    config: BertConfig, past_key_values: tuple[tuple[Any, ...], ...] | None
+) -> tuple[tuple[LayerCache, ...] | None, int | tf.Tensor]:
+    """The decoding cache as tensors, and P (its length). Each layer's entry is (self key, self value) or
+    (self key, self value, cross key, cross value), each [B, N, P, D] (cross: [B, N, S, D]).
 
-    Raises TypeError for non-integer ids and ValueError for wrong shapes, ids outside their tables,
-    sequences longer than max_position_embeddings, and decoder-only inputs given to an encoder.
+    Raises:
+        ValueError: a cache given to a model that is not a decoder, or not one entry of 2 or 4 tensors
+            per layer.
     """
-    input_ids = to_tensor(input_ids, "input_ids")
-    inputs_embeds = to_tensor(inputs_embeds, "inputs_embeds")
-    if input_ids is not None and inputs_embeds is not None:
-        raise ValueError("pass either input_ids or inputs_embeds, not both")
-    if input_ids is None and inputs_embeds is None:
-        raise ValueError("pass input_ids or inputs_embeds")
-    if input_ids is not None:
-        check_integer(input_ids, "input_ids")
-        check_rank(input_ids, "input_ids", 2, "[batch, sequence]")
-        input_ids = check_range(
-            input_ids, "input_ids", 0, config.vocab_size, f"vocab_size={config.vocab_size}"
+    if past_key_values is None:
+        return None, 0
+    if not config.is_decoder:
+        raise ValueError("past_key_values are only used by decoders (BertConfig(is_decoder=True))")
+    if len(past_key_values) != config.num_hidden_layers:
+        raise ValueError(
+            f"past_key_values must hold one entry per layer ({config.num_hidden_layers}), "
+            f"got {len(past_key_values)}"
         )
-        reference = input_ids
-    else:
-        check_rank(inputs_embeds, "inputs_embeds", 3, "[batch, sequence, hidden]")
-        check_shape(inputs_embeds, "inputs_embeds", [None, None, config.hidden_size])
-        reference = inputs_embeds[..., 0]
-    batch_size = reference.shape[0] or tf.shape(reference)[0]  # static where known, else a tensor
-    seq_length = reference.shape[1] or tf.shape(reference)[1]
-
-    past_length: Any = 0
-    if past_key_values is not None:
-        if not config.is_decoder:
-            raise ValueError("past_key_values are only used by decoders (BertConfig(is_decoder=True))")
-        if len(past_key_values) != config.num_hidden_layers:
+    cache = tuple(tuple(to_tensor(t, "past_key_values") for t in layer) for layer in past_key_values)
+    for i, layer in enumerate(cache):
+        if len(layer) not in (2, 4) or any(t.shape.rank not in (None, 4) for t in layer):
             raise ValueError(
-                f"past_key_values must hold one entry per layer ({config.num_hidden_layers}), "
-                f"got {len(past_key_values)}"
+                f"past_key_values[{i}] must hold 2 tensors (self-attention key, value) or 4 (and the "
+                f"cross-attention key, value), each [batch, heads, positions, head_size]; got "
+                f"{[tuple(t.shape) for t in layer]}"
             )
-        past_key_values = tuple(
-            tuple(to_tensor(t, "past_key_values") for t in layer) for layer in past_key_values
+    return cache, _size(cache[0][0], 2)
+
+
+def check_inputs(
+    config: BertConfig,
+    *,
+    input_ids: tf.Tensor | np.ndarray | None = None,
+    attention_mask: tf.Tensor | np.ndarray | None = None,
+    token_type_ids: tf.Tensor | np.ndarray | None = None,
+    position_ids: tf.Tensor | np.ndarray | None = None,
+    head_mask: tf.Tensor | np.ndarray | None = None,
+    inputs_embeds: tf.Tensor | np.ndarray | None = None,
+    encoder_hidden_states: tf.Tensor | np.ndarray | None = None,
+    encoder_attention_mask: tf.Tensor | np.ndarray | None = None,
+    past_key_values: tuple[tuple[tf.Tensor, ...], ...] | None = None,
+    rank: int = 2,
+) -> CheckedInputs:
+    """Convert the inputs of a BERT call to tensors and check them with bert_common.inputs.
+
+    Shapes as in `check_encoder_inputs`: input_ids [B, T] (rank=3: [B, C, T]) or inputs_embeds
+    [B, T, H]; attention_mask [B, K] or [B, T, K]; token_type_ids / position_ids like input_ids;
+    head_mask [N] or [L, N]; encoder_hidden_states [B, S, H]; encoder_attention_mask [B, S] or [B, T, S];
+    past_key_values: see `check_cache`. Eager tensors are checked at once; inside a graph, shapes known
+    when tracing are checked at once and values (and unknown sizes) by assertions at run time.
+
+    Raises:
+        ValueError, TypeError: the messages of bert_common.inputs (see check_encoder_inputs), and those
+            of `check_cache`.
+    """
+    with keras_user_errors():
+        tensors = {
+            "input_ids": to_tensor(input_ids, "input_ids"),
+            "attention_mask": to_tensor(attention_mask, "attention_mask"),
+            "token_type_ids": to_tensor(token_type_ids, "token_type_ids"),
+            "position_ids": to_tensor(position_ids, "position_ids"),
+            "head_mask": to_tensor(head_mask, "head_mask"),
+            "inputs_embeds": to_tensor(inputs_embeds, "inputs_embeds"),
+            "encoder_hidden_states": to_tensor(encoder_hidden_states, "encoder_hidden_states"),
+            "encoder_attention_mask": to_tensor(encoder_attention_mask, "encoder_attention_mask"),
+        }
+        cache, past_length = check_cache(config, past_key_values)
+        # A cache whose length is unknown while tracing counts as >= 1 position; the graph checks the rest.
+        known_past = isinstance(past_length, int)
+        check_encoder_inputs(
+            config,
+            **{name: None if value is None else describe(value) for name, value in tensors.items()},
+            past_length=past_length if known_past else 1,
+            mask_length=-1 if known_past else None,
+            rank=rank,
         )
-        past_length = past_key_values[0][0].shape[2] or tf.shape(past_key_values[0][0])[2]
-    total_length = past_length + seq_length  # S = P + T
-
-    token_type_ids = to_tensor(token_type_ids, "token_type_ids")
-    check_integer(token_type_ids, "token_type_ids")
-    check_shape(token_type_ids, "token_type_ids", [batch_size, seq_length])
-    token_type_ids = check_range(
-        token_type_ids,
-        "token_type_ids",
-        0,
-        config.type_vocab_size,
-        f"type_vocab_size={config.type_vocab_size}",
+    ids, embeds = tensors["input_ids"], tensors["inputs_embeds"]
+    reference = ids if ids is not None else embeds[..., 0]
+    length = _size(reference, -1)
+    if not tf.executing_eagerly():
+        tensors = _graph_checks(config, tensors, length, past_length)
+    return CheckedInputs(
+        **tensors, past_key_values=cache, batch=_size(reference, 0), length=length, past_length=past_length
     )
-    position_ids = to_tensor(position_ids, "position_ids")
-    check_integer(position_ids, "position_ids")
-    check_shape(position_ids, "position_ids", [None, seq_length])
-    limit = config.max_position_embeddings
-    position_ids = check_range(position_ids, "position_ids", 0, limit, f"max_position_embeddings={limit}")
-    if position_ids is None or config.position_embedding_type != "absolute":
-        # computed positions (and relative distances) must stay inside the tables
-        if isinstance(total_length, int):
-            if total_length > limit:
-                raise ValueError(
-                    f"sequence of {total_length} positions (cached + new) is longer than max_position_embeddings={limit}"
-                )
-        else:
-            tf.debugging.assert_less_equal(
-                total_length, limit, message=f"sequence longer than max_position_embeddings={limit}"
-            )
 
-    attention_mask = to_tensor(attention_mask, "attention_mask")
-    if attention_mask is None:
-        attention_mask = tf.ones(tf.stack([batch_size, total_length]), dtype=tf.int32)
-    else:
-        check_shape(attention_mask, "attention_mask", [batch_size, total_length])
 
-    encoder_hidden_states = to_tensor(encoder_hidden_states, "encoder_hidden_states")
-    encoder_attention_mask = to_tensor(encoder_attention_mask, "encoder_attention_mask")
-    if encoder_hidden_states is not None:
-        if not config.add_cross_attention:
-            raise ValueError(
-                "encoder_hidden_states are only used by decoders with cross-attention "
-                "(BertConfig(is_decoder=True, add_cross_attention=True))"
-            )
-        check_shape(encoder_hidden_states, "encoder_hidden_states", [batch_size, None, config.hidden_size])
-        encoder_hidden_states = tf.cast(encoder_hidden_states, compute_dtype)
-        if encoder_attention_mask is None:
-            encoder_attention_mask = tf.ones(tf.shape(encoder_hidden_states)[:2], dtype=tf.int32)
-        else:
-            encoder_length = encoder_hidden_states.shape[1] or tf.shape(encoder_hidden_states)[1]
-            check_shape(encoder_attention_mask, "encoder_attention_mask", [batch_size, encoder_length])
-    elif encoder_attention_mask is not None:
-        raise ValueError("encoder_attention_mask was given without encoder_hidden_states")
+def _graph_checks(
+    config: BertConfig, tensors: dict[str, tf.Tensor | None], length: int | tf.Tensor, past: int | tf.Tensor
+) -> dict[str, tf.Tensor | None]:
+    """Inside a graph: the value rules of bert_common.inputs as assertions (see the module docstring)."""
+    tables = {
+        "input_ids": (config.vocab_size, f"vocab_size={config.vocab_size}"),
+        "token_type_ids": (config.type_vocab_size, f"type_vocab_size={config.type_vocab_size}"),
+        "position_ids": (
+            config.max_position_embeddings,
+            f"max_position_embeddings={config.max_position_embeddings}",
+        ),
+    }
+    out = dict(tensors)
+    for name, (high, what) in tables.items():
+        if out[name] is not None:
+            out[name] = _assert_ids(out[name], name, high, what)
+    for name in ("attention_mask", "encoder_attention_mask"):
+        if out[name] is not None:
+            out[name] = _assert_mask(out[name], name)
+    if not (isinstance(length, int) and isinstance(past, int)):
+        limit = config.max_position_embeddings
+        tf.debugging.assert_positive(length, message="the input sequence is empty; give at least one token")
+        tf.debugging.assert_less_equal(
+            past + length, limit, message=f"sequence longer than max_position_embeddings={limit}"
+        )
+    return out
 
-    return EncoderInputs(
-        input_ids=input_ids,
-        inputs_embeds=inputs_embeds,
-        token_type_ids=token_type_ids,
-        position_ids=position_ids,
-        attention_mask=attention_mask,
-        encoder_hidden_states=encoder_hidden_states,
-        encoder_attention_mask=encoder_attention_mask,
-        past_key_values=past_key_values,
-        past_length=past_length,
-        seq_length=seq_length,
-    )
+
+def check_labels(
+    head: Head, config: BertConfig, given: Mapping[str, Any], num_choices: int | None = None
+) -> dict[str, tf.Tensor] | None:
+    """The labels of `head` as tensors, keyed by Head.labels, when every one is given (else None).
+
+    given: label argument name -> value (aliases accepted, see resolve_label_aliases).
+    num_choices: C, for multiple choice. Integer labels are checked against their class range by
+    bert_common.inputs.check_labels (-100 passes); inside a graph, by assertions at run time.
+
+    Raises:
+        ValueError, TypeError: see bert_common.inputs.check_labels and resolve_label_aliases.
+    """
+    with keras_user_errors():
+        resolved = resolve_label_aliases(head, given)
+        if any(name not in resolved for name in head.labels):
+            return None
+        labels = {name: to_tensor(resolved[name], name) for name in head.labels}
+        check_label_values(head, config, {name: describe(t) for name, t in labels.items()}, num_choices)
+    if not tf.executing_eagerly():
+        for name, value in labels.items():
+            classes = label_classes(head, config, name, num_choices)
+            if classes is not None and value.dtype.is_integer:
+                what = f"{classes} classes, or {IGNORE_INDEX} to ignore"
+                labels[name] = _assert_ids(value, name, classes, what, ignore=IGNORE_INDEX)
+    return labels

@@ -1,8 +1,8 @@
 """The encoder stack: feed-forward blocks, `TFBertLayer`, `TFBertEncoder` and the pooler.
 
-Shape legend: B = batch, T = sequence length, S = key length, H = hidden size, I = intermediate size,
-N = heads, D = H / N. Keras variable paths follow the "tf_h5" names of conversion.names, e.g.
-`bert/encoder/layer_._0/intermediate/dense/kernel`.
+Shape legend: B batch, T new positions, P cached positions, K key positions (P + T), S encoder length,
+H hidden size, I intermediate size, N heads, D head size, L layers. Keras variable paths follow the
+"tf_h5" names of conversion.names, e.g. `bert/encoder/layer_._0/intermediate/dense/kernel`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import tensorflow as tf
 from bert_common.config import BertConfig
 from bert_tf.activations import get_activation
 from bert_tf.attention import KeyValue, TFBertAttention
-from bert_tf.base import ConfigLayer, dense
-
-# One layer's cache: (self_key, self_value) or (self_key, self_value, cross_key, cross_value), [B, N, S, D].
-LayerCache = tuple[tf.Tensor, ...]
+from bert_tf.base import ConfigLayer
+from bert_tf.initialization import dense, layer_norm
+from bert_tf.inputs import LayerCache
 
 
 class TFBertIntermediate(ConfigLayer):
@@ -46,9 +45,7 @@ class TFBertOutput(ConfigLayer):
         super().__init__(config, **kwargs)
         # layers
         self.dense = dense(config, config.hidden_size, "dense", self.dtype_policy)
-        self.LayerNorm = keras.layers.LayerNormalization(
-            epsilon=config.layer_norm_eps, name="LayerNorm", dtype=self.dtype_policy
-        )
+        self.LayerNorm = layer_norm(config, "LayerNorm", self.dtype_policy)
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape: Any = None) -> None:
@@ -69,20 +66,19 @@ class TFBertLayer(ConfigLayer):
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(config, **kwargs)
-        # config
-        self.is_decoder = config.is_decoder
-        self.add_cross_attention = config.add_cross_attention
         # layers
         self.attention = TFBertAttention(config, name="attention", dtype=self.dtype_policy)
-        if self.add_cross_attention:
+        self.crossattention = None
+        if config.add_cross_attention:
             self.crossattention = TFBertAttention(
                 config, is_cross_attention=True, name="crossattention", dtype=self.dtype_policy
             )
-        else:
-            self.crossattention = None
         self.intermediate = TFBertIntermediate(config, name="intermediate", dtype=self.dtype_policy)
         # Stored as `_output_sublayer` because Keras reserves `output`; reached as `layer.output`.
         self._output_sublayer = TFBertOutput(config, name="output", dtype=self.dtype_policy)
+        # config
+        self.is_decoder = config.is_decoder
+        self.add_cross_attention = config.add_cross_attention
 
     @property
     def output(self) -> TFBertOutput:
@@ -108,11 +104,12 @@ class TFBertLayer(ConfigLayer):
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, LayerCache]:
         """Run the block.
 
-        hidden_states: [B, T, H]; attention_mask: [B, 1, T or 1, S] additive float32 mask;
-        encoder_hidden_states: [B, S_enc, H] and encoder_attention_mask: [B, 1, 1, S_enc] for
-        cross-attention; past_key_value: this layer's cache.
-        Returns (output [B, T, H], self-attention probabilities, cross-attention probabilities or
-        None, this layer's new cache).
+        hidden_states: [B, T, H]; attention_mask: [B, 1, T or 1, K] additive float32 mask;
+        encoder_hidden_states: [B, S, H] and encoder_attention_mask: [B, 1, T or 1, S] for
+        cross-attention (with a cache holding the encoder's keys and values, the states may be None);
+        past_key_value: this layer's cache, 2 or 4 tensors of [B, N, P, D] ([B, N, S, D] cross).
+        Returns (output [B, T, H], self-attention probabilities [B, N, T, K], cross-attention
+        probabilities [B, N, T, S] or None, this layer's new cache).
         """
         self_past: KeyValue | None = None
         cross_past: KeyValue | None = None
@@ -128,12 +125,7 @@ class TFBertLayer(ConfigLayer):
             training=training,
         )
         cross_probs = None
-        if encoder_hidden_states is not None:
-            if self.crossattention is None:
-                raise ValueError(
-                    "encoder_hidden_states were given, but this model has no cross-attention layers; "
-                    "build it with BertConfig(is_decoder=True, add_cross_attention=True)"
-                )
+        if self.crossattention is not None and (encoder_hidden_states is not None or cross_past is not None):
             attention_output, cross_probs, cross_present = self.crossattention(
                 attention_output,
                 attention_mask=encoder_attention_mask,
@@ -176,13 +168,17 @@ class TFBertEncoder(ConfigLayer):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         training: bool = False,
-    ) -> dict[str, Any]:
+    ) -> dict[str, tf.Tensor | tuple | None]:
         """Run every block; returns a dict with `last_hidden_state` [B, T, H] and, as requested,
-        `past_key_values`, `hidden_states` (L + 1 of [B, T, H]), `attentions` (L of [B, N, T, S]) and
-        `cross_attentions` (L of [B, N, T, S_enc])."""
+        `past_key_values` (L layer caches), `hidden_states` (L + 1 of [B, T, H]), `attentions` (L of
+        [B, N, T, K]) and `cross_attentions` (L of [B, N, T, S])."""
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attentions = [] if output_attentions else None
-        all_cross = [] if output_attentions and encoder_hidden_states is not None else None
+        with_cross = self.config.add_cross_attention and (
+            encoder_hidden_states is not None
+            or (past_key_values is not None and len(past_key_values[0]) == 4)
+        )
+        all_cross = [] if output_attentions and with_cross else None
         presents = [] if use_cache else None
         for i, block in enumerate(self.layer):
             hidden_states, probs, cross_probs, present = block(

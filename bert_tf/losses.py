@@ -1,8 +1,13 @@
-"""The losses of the BERT heads in TensorFlow, following bert_common.losses (computed in float32).
+"""The losses of the BERT heads in TensorFlow: the eight functions of bert_common.heads.LOSS_FUNCTIONS, with
+the conventions of bert_common.losses, computed in float32.
 
-Shape legend: B = batch, T = sequence length, V = vocabulary, L = labels, C = choices.
-Token-level losses average over the positions whose label is not -100 (IGNORE_INDEX). As in
-Transformers, a batch with no position to score gives NaN (0 / 0).
+Shape legend: B batch, T positions, V vocabulary, Y labels (num_labels), C choices.
+
+Token-level losses average over the positions whose label is not -100 (IGNORE_INDEX); as in
+Transformers, a batch with no position to score gives NaN (0 / 0). Each function checks its labels'
+dtype and shape (the messages of bert_common.inputs); the class range of integer labels is checked by the
+heads before (bert_tf.inputs.check_labels, from the Head table). Logits and labels may be tf.Tensors or
+numpy arrays.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from bert_common.config import BertConfig
+from bert_common.inputs import check_kind, check_shape
 from bert_common.losses import (
     IGNORE_INDEX,
     MULTI_LABEL,
@@ -18,44 +24,99 @@ from bert_common.losses import (
     check_classification_labels,
     infer_problem_type,
 )
-from bert_tf.inputs import check_integer, check_range, check_shape, to_tensor
+from bert_tf.inputs import describe, to_tensor
 
 
-def cross_entropy(logits: tf.Tensor, labels: tf.Tensor, name: str = "labels") -> tf.Tensor:
-    """Mean softmax cross-entropy over the positions whose label is not -100.
-
-    logits: [..., K] scores; labels: [...] integer class ids in [0, K) or -100. Returns a float32 scalar.
-    """
+def _integer_labels(
+    name: str, labels: tf.Tensor, *shapes: tuple[int | None, ...], meaning: str = ""
+) -> tf.Tensor:
+    """`labels` as an int32 tensor after checking it holds integers of one of `shapes`."""
     labels = to_tensor(labels, name)
-    check_integer(labels, name)
-    check_shape(labels, name, logits.shape[:-1].as_list())
-    num_classes = logits.shape[-1]
-    labels = tf.cast(labels, tf.int32)
+    info = describe(labels)
+    check_kind(name, info, "int", what="integer ids (int32 or int64)")
+    check_shape(name, info, *shapes, meaning=meaning)
+    return tf.cast(labels, tf.int32)
+
+
+def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Mean softmax cross-entropy of logits [..., classes] against int labels [...], -100 skipped."""
     keep = tf.not_equal(labels, IGNORE_INDEX)
-    safe_labels = tf.where(keep, labels, 0)
-    if num_classes is not None:
-        safe_labels = check_range(
-            safe_labels, name, 0, num_classes, f"{num_classes} classes, or {IGNORE_INDEX} to ignore"
-        )
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=safe_labels, logits=tf.cast(logits, tf.float32)
+        labels=tf.where(keep, labels, 0), logits=tf.cast(logits, tf.float32)
     )
     weights = tf.cast(keep, tf.float32)
     return tf.reduce_sum(losses * weights) / tf.reduce_sum(weights)
 
 
+def _leading(logits: tf.Tensor) -> tuple[int | None, ...]:
+    """The shape of `logits` without its class axis (None for sizes unknown while tracing)."""
+    return tuple(logits.shape[:-1])
+
+
+def masked_lm_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Mean cross-entropy over the scored positions. logits: [B, T, V]; labels: [B, T] int, the
+    original token ids at the masked positions and -100 elsewhere. Returns a float32 scalar.
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
+    """
+    labels = _integer_labels("labels", labels, _leading(logits), meaning="one token id or -100 per position")
+    return _cross_entropy(logits, labels)
+
+
 def causal_lm_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-    """Next-token loss: logits[:, :-1] [B, T-1, V] scored against labels[:, 1:] [B, T-1]."""
-    labels = to_tensor(labels, "labels")
-    check_shape(labels, "labels", logits.shape[:-1].as_list())
-    return cross_entropy(logits[:, :-1], labels[:, 1:])
+    """Next-token loss: logits[:, :-1] [B, T-1, V] scored against labels[:, 1:] [B, T-1] (the shift
+    happens here). labels: [B, T] int (usually the input ids), -100 where not scored.
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
+    """
+    labels = _integer_labels("labels", labels, _leading(logits), meaning="the input ids, or -100")
+    return _cross_entropy(logits[:, :-1], labels[:, 1:])
+
+
+def next_sentence_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Cross-entropy of the next-sentence classifier. logits: [B, 2]; labels: [B] (or [B, 1]) int,
+    0 = sentence B follows A, 1 = B is random.
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape.
+    """
+    batch = logits.shape[0]
+    labels = _integer_labels("labels", labels, (batch,), (batch, 1), meaning="one 0/1 label per pair")
+    return _cross_entropy(logits, tf.reshape(labels, [-1]))
+
+
+def pretraining_loss(
+    prediction_logits: tf.Tensor,
+    seq_relationship_logits: tf.Tensor,
+    labels: tf.Tensor,
+    next_sentence_label: tf.Tensor,
+) -> tf.Tensor:
+    """Masked-LM loss + next-sentence loss. prediction_logits: [B, T, V]; seq_relationship_logits:
+    [B, 2]; labels: [B, T] (-100 = not scored); next_sentence_label: [B].
+
+    Raises:
+        TypeError, ValueError: see masked_lm_loss and next_sentence_loss.
+    """
+    batch = seq_relationship_logits.shape[0]
+    next_sentence_label = _integer_labels(
+        "next_sentence_label", next_sentence_label, (batch,), (batch, 1), meaning="one 0/1 label per pair"
+    )
+    return masked_lm_loss(prediction_logits, labels) + _cross_entropy(
+        seq_relationship_logits, tf.reshape(next_sentence_label, [-1])
+    )
 
 
 def sequence_classification_loss(logits: tf.Tensor, labels: tf.Tensor, config: BertConfig) -> tf.Tensor:
     """Regression (MSE), single-label (cross-entropy) or multi-label (sigmoid BCE) loss.
 
-    logits: [B, L]. labels: [B] class ids, [B, L] multi-hot floats, or [B] / [B, L] regression targets.
-    The problem type is config.problem_type, or inferred from num_labels and the labels' dtype.
+    logits: [B, Y]. labels: [B] int class ids, [B, Y] multi-hot floats, or [B] / [B, Y] regression
+    targets. The problem type is config.problem_type, or inferred from Y and the labels' dtype.
+
+    Raises:
+        ValueError: labels whose shape does not fit the problem type.
+        TypeError: float labels for single-label classification.
     """
     labels = to_tensor(labels, "labels")
     num_labels = config.num_labels
@@ -69,11 +130,33 @@ def sequence_classification_loss(logits: tf.Tensor, labels: tf.Tensor, config: B
             return tf.reduce_mean(tf.square(tf.reshape(logits, [-1]) - tf.reshape(labels, [-1])))
         return tf.reduce_mean(tf.square(logits - labels))
     if problem_type == SINGLE_LABEL:
-        return cross_entropy(logits, tf.reshape(labels, [-1]) if labels.shape.rank == 2 else labels)
+        labels = tf.reshape(labels, [-1]) if labels.shape.rank == 2 else labels
+        return _cross_entropy(logits, _integer_labels("labels", labels, _leading(logits)))
     if problem_type == MULTI_LABEL:
         labels = tf.cast(labels, tf.float32)
         return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
     raise ValueError(f"unknown problem_type {problem_type!r}")
+
+
+def multiple_choice_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Cross-entropy over the choices. logits: [B, C]; labels: [B] int, the index of the right choice.
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B].
+    """
+    labels = _integer_labels("labels", labels, _leading(logits), meaning="one choice index per example")
+    return _cross_entropy(logits, labels)
+
+
+def token_classification_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Mean cross-entropy over the scored tokens. logits: [B, T, Y]; labels: [B, T] int class ids, -100
+    for positions not scored (padding, continuation pieces).
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
+    """
+    labels = _integer_labels("labels", labels, _leading(logits), meaning="one class id or -100 per token")
+    return _cross_entropy(logits, labels)
 
 
 def question_answering_loss(
@@ -81,21 +164,23 @@ def question_answering_loss(
 ) -> tf.Tensor:
     """Mean of the start and end cross-entropies.
 
-    start_logits, end_logits: [B, T]. start_positions, end_positions: [B] (or [B, 1]) token indices;
-    positions outside the sequence are clamped to T and ignored, as in Transformers.
+    start_logits, end_logits: [B, T]. start_positions, end_positions: [B] (or [B, 1]) int token indices;
+    positions outside the sequence are clamped to T and ignored, as in Transformers (an answer cut off
+    by truncation does not count).
+
+    Raises:
+        TypeError: positions that are not integers. ValueError: positions of another shape than [B].
     """
-    length = tf.shape(start_logits)[1]
+    batch, length = start_logits.shape[0], tf.shape(start_logits)[1]
     total = []
     for logits, positions, name in (
         (start_logits, start_positions, "start_positions"),
         (end_logits, end_positions, "end_positions"),
     ):
-        positions = to_tensor(positions, name)
-        check_integer(positions, name)
-        if positions.shape.rank == 2:
-            positions = tf.squeeze(positions, axis=-1)
-        check_shape(positions, name, [logits.shape[0] or tf.shape(logits)[0]])
-        positions = tf.clip_by_value(tf.cast(positions, tf.int32), 0, length)
+        positions = _integer_labels(
+            name, positions, (batch,), (batch, 1), meaning="one token index per example"
+        )
+        positions = tf.clip_by_value(tf.reshape(positions, [-1]), 0, length)
         keep = tf.not_equal(positions, length)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=tf.where(keep, positions, 0), logits=tf.cast(logits, tf.float32)

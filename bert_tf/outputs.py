@@ -3,6 +3,8 @@
 Keras walks the structures a model returns with its tree utilities (optree, namespace "keras"): in
 `fit` / `evaluate` to build losses and metrics, and in the functional API to turn a symbolic call's
 result into KerasTensors. Registering the output dataclasses there lets `call` return them as they are.
+A framework-only file (Keras' tree registry); the Flax twin registers the same classes with JAX's.
+Shape legend: none (no tensors here).
 """
 
 from __future__ import annotations

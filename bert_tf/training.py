@@ -4,12 +4,15 @@ Two ways to train, as Transformers' TF models allowed:
 
 - `model.compile(optimizer)` without a loss: the model trains on its own loss (the head's loss of
   bert_tf.losses). Labels come inside the x dict (`{"input_ids": ..., "labels": ...}`) or as y; y is
-  moved into x under the head's label names.
+  moved into x under the head's label names (`Head.labels` of bert_common.heads).
 - `model.compile(optimizer, loss=keras.losses.X, metrics=[...])`: the Keras loss and metrics see the
   head's predictions, the `logits` tensor (or a dict of them for heads with several: QA's
   start_logits/end_logits, pretraining's prediction_logits/seq_relationship_logits).
 
 `predict` returns a dict of the output fields (`{"logits": array}`), like Transformers' TF models.
+
+A framework-only file: `fit` / `evaluate` / `predict` and their hooks exist only in Keras.
+Shape legend: B batch (Keras splits x, y and sample weights along it).
 """
 
 from __future__ import annotations
@@ -22,21 +25,8 @@ import tensorflow as tf
 
 from bert_common.outputs import ModelOutput
 
-# The labels each head takes, in call-argument order.
-LABEL_NAMES: dict[str, tuple[str, ...]] = {
-    "BertModel": (),
-    "BertForPreTraining": ("labels", "next_sentence_label"),
-    "BertForQuestionAnswering": ("start_positions", "end_positions"),
-}
-DEFAULT_LABEL_NAMES = ("labels",)
-
 # Output fields that are not predictions a Keras loss or metric compares with labels.
 _NOT_PREDICTIONS = ("loss", "past_key_values", "hidden_states", "attentions", "cross_attentions")
-
-
-def label_names(head_name: str) -> tuple[str, ...]:
-    """Argument names of the labels of the head `head_name`."""
-    return LABEL_NAMES.get(head_name, DEFAULT_LABEL_NAMES)
 
 
 def prediction_names(output_class: type[ModelOutput]) -> tuple[str, ...]:
@@ -63,7 +53,7 @@ class KerasTrainingMixin:
     # ------------------------------------------------------------------ structures
 
     def _label_names(self) -> tuple[str, ...]:
-        return label_names(self.head().name)
+        return self.head().labels
 
     def _prediction_names(self) -> tuple[str, ...]:
         return prediction_names(self.head().output)

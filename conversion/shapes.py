@@ -23,13 +23,15 @@ def _layer_norm(prefix: str, width: int) -> dict[str, tuple[int, ...]]:
     return {f"{prefix}.weight": (width,), f"{prefix}.bias": (width,)}
 
 
-def _attention(prefix: str, config: BertConfig, heads: int) -> dict[str, tuple[int, ...]]:
+def _attention(
+    prefix: str, config: BertConfig, heads: int, *, relative: bool = True
+) -> dict[str, tuple[int, ...]]:
     H, D = config.hidden_size, config.attention_head_size
     inner = heads * D  # pruned heads shrink the projections
     shapes = {}
     for name in ("query", "key", "value"):
         shapes.update(_dense(f"{prefix}.self.{name}", inner, H))
-    if config.position_embedding_type in ("relative_key", "relative_key_query"):
+    if relative and config.position_embedding_type in ("relative_key", "relative_key_query"):
         shapes[f"{prefix}.self.distance_embedding.weight"] = (2 * config.max_position_embeddings - 1, D)
     shapes.update(_dense(f"{prefix}.output.dense", H, inner))
     shapes.update(_layer_norm(f"{prefix}.output.LayerNorm", H))
@@ -50,7 +52,10 @@ def base_model_shapes(config: BertConfig, *, pooler: bool = True) -> dict[str, t
         heads = config.num_attention_heads - len(config.pruned_heads.get(i, []))
         shapes.update(_attention(f"{layer}.attention", config, heads))
         if config.add_cross_attention:
-            shapes.update(_attention(f"{layer}.crossattention", config, config.num_attention_heads))
+            # cross-attention is absolute in every twin, as in Transformers: no distance embedding
+            shapes.update(
+                _attention(f"{layer}.crossattention", config, config.num_attention_heads, relative=False)
+            )
         shapes.update(_dense(f"{layer}.intermediate.dense", inner, H))
         shapes.update(_dense(f"{layer}.output.dense", H, inner))
         shapes.update(_layer_norm(f"{layer}.output.LayerNorm", H))

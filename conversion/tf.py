@@ -2,11 +2,22 @@
 
 The Keras variable paths of bert_tf equal Transformers' TF checkpoint names (format "tf_h5" of
 conversion.names) under the model's own name: `tf_bert_for_masked_lm/bert/encoder/layer_._0/attention/
-self/query/kernel` is `bert/encoder/layer_._0/attention/self/query/kernel` in the table, which maps it to
-`bert.encoder.layer.0.attention.self.query.weight`, transposed. No second name table: every rule comes
-from conversion.names.
+self/query/kernel` is `bert/encoder/layer_._0/attention/self/query/kernel` in the table, which places it
+at `bert.encoder.layer.0.attention.self.query.weight`, transposed. No second name table: every rule
+(the name and whether to transpose) comes from conversion.names, as a `Placement`.
 
-TensorFlow is imported only inside the functions (via the model handed in).
+The module itself is the `conversion.loading.WeightAdapter` of the Keras twin:
+
+    expected_shapes(model) -> {canonical name: shape}   what the model owns, canonical layout
+    assign(model, weights, report)                      put fitted canonical arrays into its variables
+    to_canonical(model) -> {canonical name: ndarray}    its weights, for saving
+
+The tied MLM decoder is not a variable of a bert_tf model (the head reads the word-embedding matrix),
+so the model never lists it; whether a checkpoint's copy is dropped is decided by
+conversion.shapes.tied_weights, the rule of every twin.
+
+Shapes: a Keras kernel is [in, out], the canonical matrix [out, in]; embeddings [V, H] in both.
+TensorFlow is not imported here: the functions work on the model handed in.
 """
 
 from __future__ import annotations
@@ -18,27 +29,32 @@ from typing import Any
 import numpy as np
 
 from bert_common.heads import get_head
-from conversion.names import TIED_DECODER_WEIGHT, WORD_EMBEDDINGS, from_format, strip_base_prefix
+from conversion.canonical import LoadReport
+from conversion.names import Placement, from_format, strip_base_prefix
 
 TF_FORMAT = "tf_h5"
 
 
 @dataclass(frozen=True)
 class KerasWeight:
-    """One model variable and how it maps to its canonical tensor."""
+    """One model variable, its canonical name and how its array moves to and from the canonical layout."""
 
     canonical: str
-    variable: Any
-    transpose: bool
+    variable: Any  # a keras.Variable
+    placement: Placement  # from the "tf_h5" name of the variable to the canonical name
 
     @property
     def canonical_shape(self) -> tuple[int, ...]:
         shape = tuple(int(d) for d in self.variable.shape)
-        return shape[::-1] if self.transpose else shape
+        return shape[::-1] if self.placement.transpose else shape
 
 
 def relative_path(model: Any, variable: Any) -> str:
-    """The path of `variable` below `model` (the model's own name scope removed)."""
+    """The path of `variable` below `model` (the model's own name scope removed).
+
+    Raises:
+        ValueError: the variable does not live under the model's scope.
+    """
     prefix = model.path + "/"
     path = variable.path
     if not path.startswith(prefix):
@@ -47,20 +63,23 @@ def relative_path(model: Any, variable: Any) -> str:
 
 
 def keras_weights(model: Any) -> dict[str, KerasWeight]:
-    """canonical name -> KerasWeight for every variable of `model`.
+    """canonical name -> KerasWeight for every variable of the bert_tf model `model`.
 
     Base models (TFBertModel) use canonical names without the `bert.` prefix, as BertModel does; head
-    models keep it. Raises if two variables map to one canonical name or a path cannot be placed.
+    models keep it.
+
+    Raises:
+        ValueError: two variables map to one canonical name, or a variable lives outside the model.
+        conversion.names.UnmappedNameError: a variable path the name table cannot place.
     """
     base_model = get_head(model.head_name).name == "BertModel"
     out: dict[str, KerasWeight] = {}
     for variable in model.weights:
-        name, transpose = from_format(TF_FORMAT, relative_path(model, variable))
-        if base_model:
-            name = strip_base_prefix(name)
+        placement = from_format(TF_FORMAT, relative_path(model, variable))
+        name = strip_base_prefix(placement.name) if base_model else placement.name
         if name in out:
             raise ValueError(f"two variables map to {name!r}: {out[name].variable.path} and {variable.path}")
-        out[name] = KerasWeight(name, variable, transpose)
+        out[name] = KerasWeight(name, variable, placement)
     return out
 
 
@@ -69,42 +88,34 @@ def expected_shapes(model: Any) -> dict[str, tuple[int, ...]]:
     return {name: weight.canonical_shape for name, weight in keras_weights(model).items()}
 
 
-def tied_weights(model: Any) -> dict[str, str]:
-    """Canonical names the model ties to another weight (the MLM decoder to the word embeddings)."""
-    head = get_head(model.head_name)
-    if "cls.predictions." in head.head_prefixes and model.config.tie_word_embeddings:
-        return {TIED_DECODER_WEIGHT: "bert." + WORD_EMBEDDINGS}
-    return {}
+def to_canonical(model: Any) -> dict[str, np.ndarray]:
+    """The model's weights as canonical numpy arrays (dense matrices [out, in]), in the variables' dtype
+    (float32: Keras keeps variables float32 under mixed precision)."""
+    return {
+        name: np.ascontiguousarray(weight.placement.to_canonical(np.asarray(weight.variable.numpy())))
+        for name, weight in keras_weights(model).items()
+    }
 
 
-def model_to_canonical(model: Any) -> dict[str, np.ndarray]:
-    """The model's weights as canonical float32 numpy arrays (dense matrices [out, in])."""
-    state = {}
-    for name, weight in keras_weights(model).items():
-        value = np.asarray(weight.variable.numpy())
-        state[name] = np.ascontiguousarray(value.T if weight.transpose else value)
-    return state
+def assign(model: Any, weights: Mapping[str, np.ndarray], report: LoadReport | None = None) -> None:
+    """Assign canonical `weights` to the model's variables (cast to each variable's dtype).
 
+    `weights` must already fit the model (conversion.canonical.fit_to_model has checked them and
+    recorded everything else in `report`; Keras adds nothing to it).
 
-def assign_canonical(model: Any, state: Mapping[str, np.ndarray]) -> list[str]:
-    """Assign canonical weights to the model's variables; returns the names assigned.
-
-    `state` must already fit the model (see conversion.canonical.fit_to_model): every name a model
-    weight, every shape the canonical shape of that weight.
+    Raises:
+        KeyError: a name that is not a weight of the model.
+        ValueError: an array whose shape is not the canonical shape of that weight.
     """
-    weights = keras_weights(model)
-    assigned = []
-    for name, value in state.items():
-        if name not in weights:
+    variables = keras_weights(model)
+    for name, value in weights.items():
+        if name not in variables:
             raise KeyError(f"{name!r} is not a weight of {type(model).__name__}")
-        weight = weights[name]
+        weight = variables[name]
         value = np.asarray(value)
         if tuple(value.shape) != weight.canonical_shape:
             raise ValueError(
                 f"{name}: shape {tuple(value.shape)} does not fit the model's {weight.canonical_shape}"
             )
-        weight.variable.assign(
-            np.ascontiguousarray(value.T if weight.transpose else value).astype(weight.variable.dtype)
-        )
-        assigned.append(name)
-    return assigned
+        array = np.ascontiguousarray(weight.placement.from_canonical(value))
+        weight.variable.assign(array.astype(weight.variable.dtype))

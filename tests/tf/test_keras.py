@@ -14,8 +14,9 @@ from bert_tf import (
     TFBertForSequenceClassification,
     TFBertLMHeadModel,
 )
+from tests.common.head_spec import batch, head_config, head_inputs, tiny
 from tests.helpers import ATOL, load_reference_case, max_abs_diff
-from tests.tf.utils import batch, fields, head_inputs, tiny
+from tests.tf.utils import fields
 
 
 @pytest.fixture(scope="module")
@@ -188,10 +189,7 @@ def test_keras_file_round_trip(tmp_path, toy):
 
 def test_keras_file_round_trip_of_every_head(tmp_path):
     for name, cls in MODEL_CLASSES.items():
-        config = tiny(
-            num_labels=2 if name == "BertForQuestionAnswering" else 3, is_decoder=name == "BertLMHeadModel"
-        )
-        model = cls(config)
+        model = cls(head_config(name))
         model.save(tmp_path / f"{name}.keras")
         loaded = keras.models.load_model(tmp_path / f"{name}.keras")
         for a, b in zip(model.weights, loaded.weights):

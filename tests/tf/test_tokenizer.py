@@ -20,8 +20,8 @@ from bert_common.files import default_model_dir
 from bert_tf import TFBertForSequenceClassification, unicode_tables
 from bert_tf.export import export_text_model
 from bert_tf.tokenizer import TFBertTokenizer
+from tests.common.head_spec import tiny
 from tests.helpers import ATOL, FIXTURES, max_abs_diff
-from tests.tf.utils import tiny
 
 OWN_CORPUS = [
     "Hello, World! I'm here.",

@@ -1,7 +1,9 @@
-"""The model-tester pattern: one tiny model per head, output shapes, losses, and call-argument behaviour."""
+"""The head tester (tests/common/head_spec.py) run on the Keras twin, plus Keras call-argument behaviour:
+output classes and shapes, losses, hidden states and attentions, tuples, dict inputs, masks, the tree."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,57 +11,44 @@ import tensorflow as tf
 from bert_common.heads import HEADS
 from bert_common.outputs import ModelOutput
 from bert_tf import MODEL_CLASSES, TFBertForMaskedLM, TFBertForPreTraining, TFBertModel, model_class
+from tests.common.head_spec import (
+    HEAD_NAMES,
+    B,
+    H,
+    L,
+    N,
+    T,
+    V,
+    batch,
+    expected_shapes,
+    head_config,
+    head_inputs,
+    rows,
+    tiny,
+)
 from tests.helpers import ATOL, max_abs_diff
-from tests.tf.utils import batch, head_inputs, tiny
-
-B, T, H, V, N, L = 3, 7, 32, 99, 4, 2  # batch, length, hidden, vocab, heads, layers of the tiny batch/config
-
-
-def expected_shapes(head_name: str, config) -> dict[str, tuple[int, ...]]:
-    """Output field -> shape for the batch of tests.tf.utils.head_inputs."""
-    if head_name == "BertModel":
-        return {"last_hidden_state": (B, T, H), "pooler_output": (B, H)}
-    if head_name == "BertForPreTraining":
-        return {"loss": (), "prediction_logits": (B, T, V), "seq_relationship_logits": (B, 2)}
-    if head_name in ("BertForMaskedLM", "BertLMHeadModel"):
-        return {"loss": (), "logits": (B, T, V)}
-    if head_name == "BertForNextSentencePrediction":
-        return {"loss": (), "logits": (B, 2)}
-    if head_name == "BertForSequenceClassification":
-        return {"loss": (), "logits": (B, config.num_labels)}
-    if head_name == "BertForMultipleChoice":
-        return {"loss": (), "logits": (2, 3)}
-    if head_name == "BertForTokenClassification":
-        return {"loss": (), "logits": (B, T, config.num_labels)}
-    return {"loss": (), "start_logits": (B, T), "end_logits": (B, T)}
 
 
 @pytest.fixture(scope="module")
 def models():
     """One tiny model per head (num_labels=3 for the classifiers, a decoder for BertLMHeadModel)."""
-    out = {}
-    for name, cls in MODEL_CLASSES.items():
-        config = tiny(
-            num_labels=2 if name == "BertForQuestionAnswering" else 3, is_decoder=name == "BertLMHeadModel"
-        )
-        out[name] = cls(config)
-    return out
+    return {name: cls(head_config(name)) for name, cls in MODEL_CLASSES.items()}
 
 
 def test_model_classes_cover_every_head_with_transformers_names():
     assert set(MODEL_CLASSES) == set(HEADS)
     for name, cls in MODEL_CLASSES.items():
-        assert cls.__name__ == HEADS[name].tf_name
+        assert cls.__name__ == HEADS[name].tf_name and cls.head_name == name
         assert model_class(name) is cls and model_class("TF" + name) is cls
+    assert model_class("FlaxBertForCausalLM") is MODEL_CLASSES["BertLMHeadModel"]
     with pytest.raises(ValueError, match="unknown BERT head"):
         model_class("BertForSummarization")
 
 
-@pytest.mark.parametrize("head_name", sorted(HEADS))
+@pytest.mark.parametrize("head_name", HEAD_NAMES)
 def test_head_output_fields_shapes_and_dtypes(head_name, models):
     model = models[head_name]
-    inputs = head_inputs(head_name, model.config)
-    output = model(**inputs)
+    output = model(**head_inputs(head_name, model.config))
     assert isinstance(output, HEADS[head_name].output)
     shapes = {name: tuple(value.shape) for name, value in output.items()}
     assert shapes == expected_shapes(head_name, model.config)
@@ -68,22 +57,31 @@ def test_head_output_fields_shapes_and_dtypes(head_name, models):
         assert np.isfinite(output.loss.numpy()) and output.loss.numpy() > 0
 
 
-@pytest.mark.parametrize("head_name", sorted(HEADS))
+@pytest.mark.parametrize("head_name", HEAD_NAMES)
+def test_no_labels_no_loss(head_name, models):
+    model = models[head_name]
+    output = model(**head_inputs(head_name, model.config, with_labels=False))
+    assert getattr(output, "loss", None) is None
+    shapes = {name: tuple(v.shape) for name, v in output.items() if name != "past_key_values"}
+    assert shapes == expected_shapes(head_name, model.config, with_loss=False)
+
+
+@pytest.mark.parametrize("head_name", HEAD_NAMES)
 def test_hidden_states_and_attentions_on_request(head_name, models):
     model = models[head_name]
     inputs = head_inputs(head_name, model.config)
     output = model(**inputs, output_hidden_states=True, output_attentions=True)
-    rows = 6 if head_name == "BertForMultipleChoice" else B  # multiple choice runs B*C sequences
+    sequences = rows(head_name)  # multiple choice runs B*C sequences
     assert len(output.hidden_states) == L + 1 and len(output.attentions) == L
-    assert all(tuple(h.shape) == (rows, T, H) for h in output.hidden_states)
-    assert all(tuple(a.shape) == (rows, N, T, T) for a in output.attentions)
+    assert all(tuple(h.shape) == (sequences, T, H) for h in output.hidden_states)
+    assert all(tuple(a.shape) == (sequences, N, T, T) for a in output.attentions)
     # attention probabilities sum to one over the keys
     np.testing.assert_allclose(tf.reduce_sum(output.attentions[0], -1).numpy(), 1.0, atol=1e-5)
     plain = model(**inputs)
     assert plain.hidden_states is None and plain.attentions is None
 
 
-@pytest.mark.parametrize("head_name", sorted(HEADS))
+@pytest.mark.parametrize("head_name", HEAD_NAMES)
 def test_return_dict_false_gives_the_tuple_of_the_fields(head_name, models):
     model = models[head_name]
     inputs = head_inputs(head_name, model.config)
@@ -112,6 +110,18 @@ def test_pretraining_loss_is_the_sum_of_its_two_parts():
     nsp_log_probs = nsp_logits - np.log(np.exp(nsp_logits).sum(-1, keepdims=True))
     nsp = -np.mean(nsp_log_probs[np.arange(B), inputs["next_sentence_label"]])
     assert abs(out.loss.numpy() - (mlm + nsp)) <= 1e-5
+
+
+def test_next_sentence_label_is_an_alias_of_labels(models):
+    """Transformers' TF NSP head calls its label `next_sentence_label`; both names give the same loss."""
+    model = models["BertForNextSentencePrediction"]
+    inputs = head_inputs("BertForNextSentencePrediction", model.config)
+    by_labels = model(**inputs).loss
+    aliased = {**{k: v for k, v in inputs.items() if k != "labels"}, "next_sentence_label": inputs["labels"]}
+    assert float(model(**aliased).loss) == float(by_labels)
+    assert float(model(aliased).loss) == float(by_labels)  # in the input dict too
+    with pytest.raises(ValueError, match="'next_sentence_label' is another name of 'labels'"):
+        model(**inputs, next_sentence_label=inputs["labels"])
 
 
 def test_dict_first_argument_and_keywords_agree(models):
@@ -162,6 +172,21 @@ def test_fully_padded_row_gives_finite_outputs(models):
     np.testing.assert_allclose(out.attentions[0][2].numpy(), 1.0 / T, atol=1e-6)
 
 
+def test_per_query_mask_equals_the_padding_mask_it_spells_out(models):
+    """A 3-D [B, T, K] mask with every query row equal to the 2-D mask gives the same numbers; a
+    per-query mask really applies per query."""
+    model = models["BertModel"]
+    inputs = batch(model.config)
+    per_query = np.repeat(inputs["attention_mask"][:, None, :], T, axis=1)  # [B, T, T]
+    flat = model(**inputs, output_attentions=True)
+    spelled = model(**{**inputs, "attention_mask": per_query}, output_attentions=True)
+    np.testing.assert_array_equal(flat.last_hidden_state.numpy(), spelled.last_hidden_state.numpy())
+    causal = np.tril(np.ones((T, T), np.int32))[None].repeat(B, 0)
+    out = model(**{**inputs, "attention_mask": causal}, output_attentions=True)
+    probs = out.attentions[0].numpy()  # [B, N, T, T]
+    assert np.all(probs[..., np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]] == 0.0)
+
+
 def test_default_token_types_and_positions_equal_explicit_ones(models):
     model = models["BertModel"]
     ids = batch(model.config)["input_ids"]
@@ -170,6 +195,8 @@ def test_default_token_types_and_positions_equal_explicit_ones(models):
         ids, token_type_ids=np.zeros_like(ids), position_ids=np.tile(np.arange(T), (B, 1))
     ).last_hidden_state
     np.testing.assert_array_equal(implicit.numpy(), explicit.numpy())
+    broadcast = model(ids, position_ids=np.arange(T)[None]).last_hidden_state  # [1, T] positions
+    np.testing.assert_array_equal(broadcast.numpy(), implicit.numpy())
     shifted = model(ids, position_ids=np.tile(np.arange(1, T + 1), (B, 1))).last_hidden_state
     assert max_abs_diff(shifted, implicit) > 1e-3
 
@@ -223,6 +250,16 @@ def test_submodule_tree_mirrors_transformers(models):
     assert models["BertLMHeadModel"].bert.encoder.layer[0].crossattention is None
 
 
+def test_cross_attention_uses_absolute_positions():
+    """As in Transformers and the other twins: a relative-position decoder's cross-attention has no
+    distance table."""
+    config = tiny(is_decoder=True, add_cross_attention=True, position_embedding_type="relative_key_query")
+    layer = MODEL_CLASSES["BertLMHeadModel"](config).bert.encoder.layer[0]
+    assert layer.attention.self.distance_embedding is not None
+    assert layer.crossattention.self.distance_embedding is None
+    assert layer.crossattention.self.position_embedding_type == "absolute"
+
+
 def test_untied_decoder_has_its_own_matrix():
     tied, untied = TFBertForMaskedLM(tiny()), TFBertForMaskedLM(tiny(tie_word_embeddings=False))
     assert tied.cls.predictions.decoder is None
@@ -232,11 +269,8 @@ def test_untied_decoder_has_its_own_matrix():
 
 def test_outputs_are_keras_tree_nodes(models):
     """The output dataclasses flatten with Keras' tree utilities (what fit and the functional API use)."""
-    import keras
-
-    out = models["BertForSequenceClassification"](
-        **head_inputs("BertForSequenceClassification", tiny(num_labels=3))
-    )
+    name = "BertForSequenceClassification"
+    out = models[name](**head_inputs(name, head_config(name)))
     leaves = keras.tree.flatten(out)
     assert len(leaves) == len(type(out).field_names())
     rebuilt = keras.tree.map_structure(lambda x: x, out)
@@ -244,8 +278,6 @@ def test_outputs_are_keras_tree_nodes(models):
 
 
 def test_functional_api_with_tuple_outputs():
-    import keras
-
     ids = keras.Input((None,), dtype="int32")
     _, pooled = TFBertModel(tiny())(ids, return_dict=False)
     functional = keras.Model(ids, pooled)

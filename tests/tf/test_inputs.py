@@ -1,17 +1,15 @@
-"""Bad input gets clear errors naming the argument: shapes, dtypes, ranges, labels, checkpoints."""
+"""Bad input gets the one error of bert_common.inputs, naming the argument, as its first line: the shared
+INPUT_CASES table, dict inputs, the decoding cache, labels, and the run-time checks inside a graph."""
 
 from __future__ import annotations
 
-import json
-import shutil
+import re
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_common.files import ModelNotFoundError
 from bert_tf import (
-    TFBertForMaskedLM,
     TFBertForMultipleChoice,
     TFBertForQuestionAnswering,
     TFBertForSequenceClassification,
@@ -19,9 +17,15 @@ from bert_tf import (
     TFBertLMHeadModel,
     TFBertModel,
 )
-from conversion.canonical import ShapeMismatchError
-from tests.helpers import load_reference_case
-from tests.tf.utils import batch, tiny
+from tests.common.head_spec import batch, tiny
+from tests.common.input_cases import INPUT_CASES
+from tests.helpers import ATOL, max_abs_diff
+from tests.tf.utils import to_tf
+
+
+@pytest.fixture(scope="module")
+def base():
+    return TFBertModel(tiny())
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +36,19 @@ def model():
 @pytest.fixture(scope="module")
 def inputs():
     return batch(tiny())
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else ""
+
+
+@pytest.mark.parametrize("case", INPUT_CASES, ids=[case.name for case in INPUT_CASES])
+@pytest.mark.parametrize("as_tensors", [False, True], ids=["numpy", "tf"])
+def test_every_shared_input_case_is_refused_with_the_shared_message(case, as_tensors, base, inputs):
+    bad = case.change({k: v.copy() for k, v in inputs.items()})
+    with pytest.raises(case.error) as caught:
+        base(**(to_tf(bad) if as_tensors else bad))
+    assert re.search(case.match, first_line(caught.value)), first_line(caught.value)
 
 
 def test_float_input_ids_are_a_type_error(model, inputs):
@@ -57,6 +74,23 @@ def test_out_of_range_ids_fail_inside_a_graph_too(model, inputs):
         run(tf.constant(ids))
 
 
+def test_mask_values_fail_inside_a_graph_too(model, inputs):
+    mask = inputs["attention_mask"].copy()
+    mask[0, 0] = 2
+    run = tf.function(lambda ids, m: model(ids, attention_mask=m).logits)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"attention_mask must hold only 0 \(masked\) and 1"
+    ):
+        run(tf.constant(inputs["input_ids"]), tf.constant(mask))
+
+
+def test_unknown_lengths_inside_a_graph_are_checked_when_it_runs(model):
+    run = tf.function(lambda ids: model(ids).logits, input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    assert tuple(run(tf.ones((2, 5), tf.int32)).shape) == (2, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="longer than max_position_embeddings=64"):
+        run(tf.ones((1, 65), tf.int32))
+
+
 def test_attention_mask_of_the_wrong_shape(model, inputs):
     with pytest.raises(ValueError, match="attention_mask has shape"):
         model(inputs["input_ids"], attention_mask=inputs["attention_mask"][:, :-1])
@@ -70,11 +104,11 @@ def test_token_type_ids_out_of_range_and_of_the_wrong_shape(model, inputs):
 
 
 def test_input_ids_and_inputs_embeds_exclusive(model, inputs):
-    with pytest.raises(ValueError, match="either input_ids or inputs_embeds"):
+    with pytest.raises(ValueError, match="pass exactly one of input_ids and inputs_embeds, got both"):
         model(inputs["input_ids"], inputs_embeds=np.zeros((3, 7, 32), np.float32))
-    with pytest.raises(ValueError, match="pass input_ids or inputs_embeds"):
+    with pytest.raises(ValueError, match="pass exactly one of input_ids and inputs_embeds, got neither"):
         model(attention_mask=inputs["attention_mask"])
-    with pytest.raises(ValueError, match="inputs_embeds has shape"):
+    with pytest.raises(ValueError, match="inputs_embeds must have shape"):
         model(inputs_embeds=np.zeros((3, 7, 31), np.float32))
 
 
@@ -88,6 +122,16 @@ def test_wrong_rank_of_input_ids(model, inputs):
 def test_sequence_longer_than_the_position_table(model):
     with pytest.raises(ValueError, match="longer than max_position_embeddings=64"):
         model(np.ones((1, 65), np.int32))
+    # explicit positions do not lift the limit (the shared rule of every twin)
+    with pytest.raises(
+        ValueError, match="sequence of 65 positions is longer than max_position_embeddings=64"
+    ):
+        model(np.ones((1, 65), np.int32), position_ids=np.zeros((1, 65), np.int32))
+
+
+def test_empty_sequence_is_a_clear_error_not_an_index_error(model):
+    with pytest.raises(ValueError, match="the input sequence is empty"):
+        model(np.zeros((2, 0), np.int32))
 
 
 def test_unknown_and_duplicated_dict_inputs(model, inputs):
@@ -98,7 +142,7 @@ def test_unknown_and_duplicated_dict_inputs(model, inputs):
 
 
 def test_head_mask_of_the_wrong_shape(model, inputs):
-    with pytest.raises(ValueError, match=r"head_mask must have shape \(4,\) or \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"head_mask has shape \(3, 4\), expected \(4,\) or \(2, 4\)"):
         model(inputs["input_ids"], head_mask=np.ones((3, 4), np.float32))
 
 
@@ -106,20 +150,34 @@ def test_decoder_only_arguments_on_an_encoder(inputs):
     encoder = TFBertModel(tiny())
     with pytest.raises(ValueError, match="past_key_values are only used by decoders"):
         encoder(inputs["input_ids"], past_key_values=((np.zeros((3, 4, 1, 8)), np.zeros((3, 4, 1, 8))),) * 2)
-    with pytest.raises(ValueError, match="only used by decoders with cross-attention"):
+    with pytest.raises(ValueError, match="the model has no cross-attention layers"):
         encoder(inputs["input_ids"], encoder_hidden_states=np.zeros((3, 5, 32), np.float32))
     decoder = TFBertLMHeadModel(tiny(is_decoder=True))
-    with pytest.raises(ValueError, match="only used by decoders with cross-attention"):
+    with pytest.raises(ValueError, match="the model has no cross-attention layers"):
         decoder(inputs["input_ids"], encoder_hidden_states=np.zeros((3, 5, 32), np.float32))
     with pytest.raises(ValueError, match="one entry per layer"):
         decoder(inputs["input_ids"], past_key_values=((np.zeros((3, 4, 1, 8)), np.zeros((3, 4, 1, 8))),))
+    with pytest.raises(ValueError, match=r"past_key_values\[0\] must hold 2 tensors"):
+        decoder(inputs["input_ids"], past_key_values=((np.zeros((3, 4, 1, 8)),),) * 2)
+
+
+def test_per_query_encoder_mask_equals_the_padding_mask_it_spells_out(inputs):
+    decoder = TFBertLMHeadModel(tiny(is_decoder=True, add_cross_attention=True))
+    states = np.random.default_rng(0).normal(size=(3, 5, 32)).astype(np.float32)
+    mask = np.ones((3, 5), np.int32)
+    mask[1, 3:] = 0
+    flat = decoder(inputs["input_ids"], encoder_hidden_states=states, encoder_attention_mask=mask)
+    per_query = np.repeat(mask[:, None, :], 7, axis=1)  # [B, T, S]
+    spelled = decoder(inputs["input_ids"], encoder_hidden_states=states, encoder_attention_mask=per_query)
+    assert max_abs_diff(flat.logits, spelled.logits) <= ATOL
 
 
 def test_labels_of_the_wrong_dtype_or_shape(model, inputs):
     with pytest.raises(ValueError, match=r"labels of shape \(3, 5\) do not fit problem_type"):
         model(inputs["input_ids"], labels=np.zeros((3, 5), np.int64))
-    with pytest.raises(ValueError, match=r"labels holds 3, outside \[0, 3\)"):
+    with pytest.raises(ValueError, match=r"labels holds 3, outside \[0, 3\)") as caught:
         model(inputs["input_ids"], labels=np.array([0, 1, 3]))
+    assert first_line(caught.value).startswith("labels holds 3")  # bert-zoo's message, not Keras' wrapper
     tokens = TFBertForTokenClassification(tiny(num_labels=3))
     with pytest.raises(TypeError, match="labels must hold integer ids"):
         tokens(inputs["input_ids"], labels=np.zeros((3, 7), np.float32))
@@ -131,37 +189,17 @@ def test_labels_of_the_wrong_dtype_or_shape(model, inputs):
         )
 
 
+def test_labels_out_of_range_fail_inside_a_graph_too(model, inputs):
+    run = tf.function(lambda ids, labels: model(ids, labels=labels).loss)
+    assert np.isfinite(run(tf.constant(inputs["input_ids"]), tf.constant([0, 1, -100])).numpy())
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels holds values outside \[0, 3\)"):
+        run(tf.constant(inputs["input_ids"]), tf.constant([0, 1, 3]))
+
+
 def test_config_must_be_a_bert_config():
     with pytest.raises(TypeError, match="needs a BertConfig"):
         TFBertModel("bert-base-uncased")
     assert TFBertModel(tiny().to_dict()).config == tiny()
-
-
-def test_checkpoint_of_the_wrong_shape(tmp_path):
-    case = load_reference_case("BertForMaskedLM")
-    with pytest.raises(ShapeMismatchError, match="word_embeddings"):
-        TFBertForMaskedLM.from_pretrained(case.directory, vocab_size=100)
-
-
-def test_missing_directory_or_weights_file(tmp_path):
-    with pytest.raises(ModelNotFoundError, match="model directory not found"):
-        TFBertModel.from_pretrained(tmp_path / "nowhere")
-    only_config = tmp_path / "only_config"
-    only_config.mkdir()
-    shutil.copy(load_reference_case("BertForMaskedLM").directory / "config.json", only_config / "config.json")
-    with pytest.raises(ModelNotFoundError, match="no model weights found"):
-        TFBertModel.from_pretrained(only_config)
-
-
-def test_invalid_config_values_are_rejected(tmp_path):
-    directory = tmp_path / "bad"
-    directory.mkdir()
-    config = load_reference_case("BertForMaskedLM").directory / "config.json"
-    data = json.loads(config.read_text())
-    data["hidden_act"] = "gelu_fancy"
-    (directory / "config.json").write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="hidden_act 'gelu_fancy' is not supported"):
-        TFBertModel.from_pretrained(directory)
 
 
 def test_question_answering_needs_two_labels():

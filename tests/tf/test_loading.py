@@ -1,26 +1,21 @@
-"""from_pretrained / save_pretrained through the canonical safetensors layout, and the Keras-name mapping."""
+"""from_pretrained / save_pretrained through the canonical safetensors layout (conversion.loading), the
+loading report, the Keras extras (dtype policy), and the errors of loading."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 
-import keras
 import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from bert_tf import (
-    MODEL_CLASSES,
-    TFBertForMaskedLM,
-    TFBertForPreTraining,
-    TFBertForSequenceClassification,
-    TFBertModel,
-)
-from conversion.names import from_format, to_format
-from conversion.tf import expected_shapes, keras_weights, model_to_canonical, relative_path
+from bert_common.files import ModelNotFoundError
+from bert_tf import MODEL_CLASSES, TFBertForMaskedLM, TFBertForSequenceClassification, TFBertModel
+from conversion.canonical import ShapeMismatchError
+from tests.common.head_spec import batch, tiny
 from tests.helpers import ATOL, load_reference_case, max_abs_diff
-from tests.tf.utils import batch, tiny
 
 # One reference case per head class (the BertModel / sequence-classification variants share a layout).
 CASE_OF_HEAD = {
@@ -34,18 +29,6 @@ CASE_OF_HEAD = {
     "BertForTokenClassification": "BertForTokenClassification",
     "BertForQuestionAnswering": "BertForQuestionAnswering",
 }
-
-
-@pytest.mark.parametrize("head_name", sorted(CASE_OF_HEAD))
-def test_keras_paths_are_the_tf_h5_names_of_the_transformers_checkpoint(head_name):
-    """Every variable path (below the model) is the "tf_h5" name of a tensor Transformers saved."""
-    case = load_reference_case(CASE_OF_HEAD[head_name])
-    saved = load_file(case.directory / "model.safetensors")
-    model = MODEL_CLASSES[head_name](tiny(**_config_of(case)))
-    paths = {relative_path(model, v) for v in model.weights}
-    prefix = "" if head_name != "BertModel" else "bert."
-    assert paths == {to_format("tf_h5", prefix + name)[0] for name in saved}
-    assert all(v.path.startswith(model.name + "/") for v in model.weights)
 
 
 @pytest.mark.parametrize("head_name", sorted(CASE_OF_HEAD))
@@ -67,40 +50,6 @@ def test_save_pretrained_writes_the_transformers_file(head_name, tmp_path):
     assert reloaded.config.to_dict() | {"architectures": None} == model.config.to_dict() | {
         "architectures": None
     }
-
-
-def _config_of(case):
-    data = json.loads((case.directory / "config.json").read_text())
-    keys = ("num_labels", "id2label", "is_decoder", "add_cross_attention", "position_embedding_type")
-    out = {k: data[k] for k in keys if k in data}
-    if "id2label" in out:
-        out["num_labels"] = len(out.pop("id2label"))
-    return out
-
-
-def test_canonical_round_trip_through_keras_variables():
-    model = TFBertForPreTraining(tiny())
-    state = model_to_canonical(model)
-    assert set(state) == set(expected_shapes(model))
-    assert state["bert.encoder.layer.0.attention.self.query.weight"].shape == (32, 32)
-    assert state["bert.encoder.layer.0.intermediate.dense.weight"].shape == (37, 32)  # [out, in]
-    kernel = model.bert.encoder.layer[0].intermediate.dense.kernel.numpy()  # [in, out]
-    np.testing.assert_array_equal(state["bert.encoder.layer.0.intermediate.dense.weight"], kernel.T)
-    for name, weight in keras_weights(model).items():
-        assert from_format("tf_h5", relative_path(model, weight.variable))[0] == name
-
-
-def test_paths_survive_nesting_in_another_model():
-    """A model built inside another Keras model keeps its mapping (the outer scopes are not part of it)."""
-
-    class Wrapper(keras.Model):
-        def __init__(self):
-            super().__init__(name="wrapper")
-            self.inner = TFBertModel(tiny())
-
-    wrapper = Wrapper()
-    inner = wrapper.inner
-    assert set(expected_shapes(inner)) == set(expected_shapes(TFBertModel(tiny())))
 
 
 def test_base_checkpoint_into_a_head_reports_the_new_weights(caplog):
@@ -186,3 +135,41 @@ def test_dtype_policy_at_load():
         and model.bert.encoder.layer[0].output.dense.compute_dtype == "bfloat16"
     )
     assert all(w.dtype == "float32" for w in model.weights)
+
+
+def test_model_arguments_and_config_overrides(tmp_path):
+    case = load_reference_case("BertModel-absolute-gelu")
+    model = TFBertModel.from_pretrained(case.directory, add_pooling_layer=False, name="encoder")
+    assert model.bert.pooler is None and model.name == "encoder"
+    config = tiny(num_labels=4)
+    classifier = TFBertForSequenceClassification.from_pretrained(case.directory, config=config)
+    assert classifier.config.num_labels == 4
+    with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) \['num_lables'\]"):
+        TFBertForSequenceClassification.from_pretrained(case.directory, num_lables=4)
+
+
+def test_checkpoint_of_the_wrong_shape():
+    case = load_reference_case("BertForMaskedLM")
+    with pytest.raises(ShapeMismatchError, match="word_embeddings"):
+        TFBertForMaskedLM.from_pretrained(case.directory, vocab_size=100)
+
+
+def test_missing_directory_or_weights_file(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="model directory not found"):
+        TFBertModel.from_pretrained(tmp_path / "nowhere")
+    only_config = tmp_path / "only_config"
+    only_config.mkdir()
+    shutil.copy(load_reference_case("BertForMaskedLM").directory / "config.json", only_config / "config.json")
+    with pytest.raises(ModelNotFoundError, match="no model weights found"):
+        TFBertModel.from_pretrained(only_config)
+
+
+def test_invalid_config_values_are_rejected(tmp_path):
+    directory = tmp_path / "bad"
+    directory.mkdir()
+    config = load_reference_case("BertForMaskedLM").directory / "config.json"
+    data = json.loads(config.read_text())
+    data["hidden_act"] = "gelu_fancy"
+    (directory / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="hidden_act 'gelu_fancy' is not supported"):
+        TFBertModel.from_pretrained(directory)
