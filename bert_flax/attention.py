@@ -1,45 +1,30 @@
 """Multi-head attention of BERT: self-attention (optionally causal, with a decoding cache), cross-attention.
 
 Numerics follow the other twins exactly: scores = q·kᵀ (+ relative-position scores), divided by sqrt(D),
-plus an additive mask of `finfo(dtype).min` on masked positions, softmax, dropout, head mask, then
-probs·v. Masks are combined as booleans first and turned into one additive bias, so a fully masked row
-gets finite (uniform) probabilities instead of NaN.
+plus the additive mask of `bert_flax.masks` (`finfo(dtype).min` on masked positions), softmax, dropout,
+head mask, then probs·v.
 
 Decoding cache (decoders only): the "cache" collection of each self-attention holds
-`cached_key` / `cached_value` [B, M, N, D] and `cache_index` [] (positions filled so far). It is created by
-calling the model with `init_cache=True` on inputs of length M (see `FlaxBertPreTrainedModel.init_cache`),
-and updated in place when the model is applied with `mutable=["cache"]`.
+`cached_key` / `cached_value` [B, K, N, D] (K the cache size) and `cache_index` [] (P, the positions filled
+so far). It is created by calling the model with `init_cache=True` on inputs of length K (see
+`bert_flax.cache.init_cache`), and updated in place when the model is applied with `mutable=["cache"]`.
 
-Shape legend: B = batch, T = query length, S = key length (T, the cache length M, or the encoder length),
-H = hidden size, N = heads, D = head size (H / N).
+Shape legend: B batch, T query (new) positions, P cached positions, K key positions (T, or the cache size),
+S encoder length, H hidden size, N attention heads, D head size (H / N).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from bert_common.config import BertConfig
-from bert_flax.embeddings import dense, layer_norm, normal_init
+from bert_flax import masks
+from bert_flax.initialization import BertModuleBase, dense, embed, layer_norm
 
-
-def mask_to_bias(mask: jax.Array, dtype: Any) -> jax.Array:
-    """Additive attention bias: 0 where `mask` is true, `finfo(dtype).min` where it is false."""
-    return jnp.where(mask, jnp.zeros((), dtype), jnp.asarray(jnp.finfo(dtype).min, dtype))
-
-
-def expand_padding_mask(attention_mask: jax.Array | None, batch: int, key_length: int) -> jax.Array:
-    """[B, S] (or [B, T, S]) 0/1 mask -> boolean [B, 1, 1|T, S] that broadcasts over heads."""
-    if attention_mask is None:
-        return jnp.ones((batch, 1, 1, key_length), dtype=bool)
-    mask = attention_mask.astype(bool)
-    if mask.ndim == 2:
-        return mask[:, None, None, :]
-    return mask[:, None, :, :]
+RELATIVE = ("relative_key", "relative_key_query")
 
 
 def attention_softmax(scores: jax.Array) -> jax.Array:
@@ -49,21 +34,17 @@ def attention_softmax(scores: jax.Array) -> jax.Array:
     return jax.nn.softmax(scores, axis=-1)
 
 
-class FlaxBertSelfAttention(nn.Module):
+class FlaxBertSelfAttention(BertModuleBase):
     """Scaled dot-product attention with `query`, `key`, `value` projections (and `distance_embedding`
-    for relative positions). Returns (context [B, T, H], probabilities [B, N, T, S] or None).
+    for relative positions). Returns (context [B, T, H], probabilities [B, N, T, K] or None).
 
     causal: a decoder's self-attention (causal mask, and the decoding cache when one is present).
     position_embedding_type: the config's for self-attention; cross-attention is always "absolute",
     as in the other twins.
     """
 
-    config: BertConfig
     causal: bool = False
     position_embedding_type: str = "absolute"
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
 
     def setup(self) -> None:
         c = self.config
@@ -71,14 +52,8 @@ class FlaxBertSelfAttention(nn.Module):
         self.query = dense(self, c.hidden_size)
         self.key = dense(self, c.hidden_size)
         self.value = dense(self, c.hidden_size)
-        if self.position_embedding_type in ("relative_key", "relative_key_query"):
-            self.distance_embedding = nn.Embed(
-                2 * c.max_position_embeddings - 1,
-                c.attention_head_size,
-                embedding_init=normal_init(c),
-                dtype=self.dtype,
-                param_dtype=self.param_dtype,
-            )
+        if self.position_embedding_type in RELATIVE:
+            self.distance_embedding = embed(self, 2 * c.max_position_embeddings - 1, c.attention_head_size)
         self.dropout = nn.Dropout(rate=c.attention_probs_dropout_prob)
         # config
         self.num_heads = c.num_attention_heads
@@ -91,7 +66,7 @@ class FlaxBertSelfAttention(nn.Module):
     def _concatenate_to_cache(
         self, key: jax.Array, value: jax.Array
     ) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """Write this step's keys/values into the cache; returns (keys [B, M, N, D], values, query offset)."""
+        """Write this step's keys/values into the cache; returns (keys [B, K, N, D], values, offset P)."""
         is_initialized = self.has_variable("cache", "cached_key")
         cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
         cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
@@ -122,95 +97,90 @@ class FlaxBertSelfAttention(nn.Module):
         output_attentions: bool = False,
     ) -> tuple[jax.Array, jax.Array | None]:
         """hidden_states: [B, T, H] queries (and keys/values for self-attention).
-        attention_mask: [B, S] or [B, T, S], 1 = attend; for self-attention with a cache, S is the cache length.
+        attention_mask: 0/1, [B, K] or [B, T, K] for self-attention (K the cache size with a cache),
+            [B, S] or [B, T, S] for cross-attention; None attends everywhere.
         layer_head_mask: [N] multipliers of each head's probabilities (1 keeps, 0 drops the head).
-        key_value_states: [B, S, H] encoder states for cross-attention.
+        key_value_states: [B, S, H] encoder states: cross-attention.
+        init_cache: create the decoding cache (the dummy call of `init_cache`). deterministic: no dropout.
         """
         batch, query_length = hidden_states.shape[:2]
         source = hidden_states if key_value_states is None else key_value_states
         query = self._split_heads(self.query(hidden_states))  # [B, T, N, D]
-        key = self._split_heads(self.key(source))  # [B, S, N, D]
-        value = self._split_heads(self.value(source))  # [B, S, N, D]
+        key = self._split_heads(self.key(source))  # [B, K, N, D]
+        value = self._split_heads(self.value(source))  # [B, K, N, D]
 
         offset = jnp.array(0, dtype=jnp.int32)
         if self.causal and (self.has_variable("cache", "cached_key") or init_cache):
             key, value, offset = self._concatenate_to_cache(key, value)
         key_length = key.shape[1]
 
-        scores = jnp.einsum("btnd,bsnd->bnts", query, key, precision=self.precision)  # [B, N, T, S]
-        if self.position_embedding_type in ("relative_key", "relative_key_query"):
+        scores = jnp.einsum("btnd,bknd->bntk", query, key, precision=self.precision)  # [B, N, T, K]
+        if self.position_embedding_type in RELATIVE:
             query_pos = offset + jnp.arange(query_length)  # [T]
-            key_pos = jnp.arange(key_length)  # [S]
-            distance = query_pos[:, None] - key_pos[None, :]  # [T, S]
-            table = self.distance_embedding(distance + self.config.max_position_embeddings - 1)  # [T, S, D]
+            key_pos = jnp.arange(key_length)  # [K]
+            distance = query_pos[:, None] - key_pos[None, :]  # [T, K]
+            table = self.distance_embedding(distance + self.config.max_position_embeddings - 1)  # [T, K, D]
             table = table.astype(query.dtype)
-            scores = scores + jnp.einsum("btnd,tsd->bnts", query, table, precision=self.precision)
+            scores = scores + jnp.einsum("btnd,tkd->bntk", query, table, precision=self.precision)
             if self.position_embedding_type == "relative_key_query":
-                scores = scores + jnp.einsum("bsnd,tsd->bnts", key, table, precision=self.precision)
+                scores = scores + jnp.einsum("bknd,tkd->bntk", key, table, precision=self.precision)
         scores = scores / jnp.asarray(math.sqrt(self.head_size), scores.dtype)
 
-        mask = expand_padding_mask(attention_mask, batch, key_length)  # [B, 1, 1|T, S]
-        if self.causal:
-            query_pos = offset + jnp.arange(query_length)
-            causal = jnp.arange(key_length)[None, :] <= query_pos[:, None]  # [T, S]
-            mask = jnp.logical_and(mask, causal[None, None])
-        scores = scores + mask_to_bias(mask, scores.dtype)
+        if key_value_states is None:
+            bias = masks.self_attention_mask(
+                attention_mask,
+                batch,
+                query_length,
+                key_length,
+                offset=offset,
+                causal=self.causal,
+                dtype=scores.dtype,
+            )
+        else:
+            bias = masks.cross_attention_mask(attention_mask, batch, key_length, scores.dtype)
+        scores = scores + bias  # [B, N, T, K]
 
-        probs = attention_softmax(scores)  # [B, N, T, S]
+        probs = attention_softmax(scores)  # [B, N, T, K]
         probs = self.dropout(probs, deterministic=deterministic)
         if layer_head_mask is not None:
             probs = probs * layer_head_mask.astype(probs.dtype)[None, :, None, None]
-        context = jnp.einsum("bnts,bsnd->btnd", probs, value.astype(probs.dtype), precision=self.precision)
+        context = jnp.einsum("bntk,bknd->btnd", probs, value.astype(probs.dtype), precision=self.precision)
         context = context.reshape(batch, query_length, self.config.hidden_size)  # [B, T, H]
         return context, (probs if output_attentions else None)
 
 
-class FlaxBertSelfOutput(nn.Module):
+class FlaxBertSelfOutput(BertModuleBase):
     """LayerNorm(dropout(dense(context)) + input): the projection after attention. [B, T, H] -> [B, T, H]."""
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-
     def setup(self) -> None:
-        c = self.config
-        self.dense = dense(self, c.hidden_size)
-        self.LayerNorm = layer_norm(c, self.dtype, self.param_dtype)
-        self.dropout = nn.Dropout(rate=c.hidden_dropout_prob)
+        # layers
+        self.dense = dense(self, self.config.hidden_size)
+        self.LayerNorm = layer_norm(self)
+        self.dropout = nn.Dropout(rate=self.config.hidden_dropout_prob)
 
     def __call__(
         self, hidden_states: jax.Array, input_tensor: jax.Array, deterministic: bool = True
     ) -> jax.Array:
+        """hidden_states: [B, T, H] attention context; input_tensor: [B, T, H] the attention's input."""
         hidden_states = self.dropout(self.dense(hidden_states), deterministic=deterministic)
         return self.LayerNorm(hidden_states + input_tensor)
 
 
-class FlaxBertAttention(nn.Module):
+class FlaxBertAttention(BertModuleBase):
     """`self` (attention) followed by `output` (projection, residual, LayerNorm).
 
-    Returns (attention output [B, T, H], probabilities [B, N, T, S] or None).
+    Returns (attention output [B, T, H], probabilities [B, N, T, K] or None).
     """
 
-    config: BertConfig
     causal: bool = False
     position_embedding_type: str = "absolute"
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
 
     def setup(self) -> None:
+        # layers
         self.self = FlaxBertSelfAttention(
-            self.config,
-            causal=self.causal,
-            position_embedding_type=self.position_embedding_type,
-            dtype=self.dtype,
-            param_dtype=self.param_dtype,
-            precision=self.precision,
+            **self.fields, causal=self.causal, position_embedding_type=self.position_embedding_type
         )
-        self.output = FlaxBertSelfOutput(
-            self.config, dtype=self.dtype, param_dtype=self.param_dtype, precision=self.precision
-        )
+        self.output = FlaxBertSelfOutput(**self.fields)
 
     def __call__(
         self,
@@ -222,6 +192,7 @@ class FlaxBertAttention(nn.Module):
         deterministic: bool = True,
         output_attentions: bool = False,
     ) -> tuple[jax.Array, jax.Array | None]:
+        """The arguments of FlaxBertSelfAttention.__call__."""
         context, probs = self.self(
             hidden_states,
             attention_mask,

@@ -1,36 +1,45 @@
 """Text generation for FlaxBertForCausalLM: greedy or sampled decoding with the key/value cache, under jit.
 
-The whole loop is one `jax.lax.while_loop` over a fixed buffer of `max_length` tokens: the prompt fills
-the cache in one call, then each step feeds one token. `generate` compiles it once per model, prompt shape
-and max_length; the decoding options (greedy or sampling, temperature, top_k, top_p, eos and pad ids) are
-array inputs, so changing them does not recompile. It can itself be called inside `jax.jit`.
+`generate` has the signature of every twin (bert_common.generation; the arguments are resolved there,
+with the same defaults, limits and messages). The whole loop is one `jax.lax.while_loop` over a fixed
+buffer of T + G tokens: the prompt fills the cache in one call, then each step feeds one token. It compiles
+once per model, prompt shape and G; the decoding options (greedy or sampling, temperature, top_k, top_p,
+eos and pad ids) are array inputs, so changing them does not recompile. It can itself be called inside
+`jax.jit`.
 
 Positions follow the PyTorch twin: token i of the sequence has position i, so a batch of prompts of
 different lengths should be left-padded with `attention_mask` marking the padding.
 
-Shape legend: B = batch, P = prompt length, M = max_length, V = vocabulary, S = encoder length, H = hidden.
+Shape legend: B batch, T prompt length, G generated tokens, K = T + G (the cache size), V vocabulary size,
+S encoder length, H hidden size.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from bert_common.outputs import ModelOutput
-from bert_flax.inputs import as_array, check_ids, check_mask
-from bert_flax.outputs import register_output_class
+from bert_common.config import BertConfig
+from bert_common.generation import GenerateOutput, resolve_generation_args
+from bert_flax.inputs import check_inputs
 
 
-@register_output_class
-@dataclasses.dataclass
-class GenerationOutput(ModelOutput):
-    """sequences: [B, M] the prompt followed by the generated tokens (pad_token_id after eos)."""
+class Decoder(Protocol):
+    """What `generate` needs of a model (FlaxBertForCausalLM)."""
 
-    sequences: Any = None
+    config: BertConfig
+    params: Mapping[str, Any]
+
+    def init_cache(self, batch_size: int, max_length: int) -> dict[str, Any]: ...
+
+    def __call__(
+        self, input_ids: ArrayLike, attention_mask: ArrayLike | None = None, **kwargs: Any
+    ) -> Any: ...
 
 
 def _filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.Array:
@@ -51,8 +60,8 @@ def _filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax
 
 
 def _generate_core(
-    model: Any,
-    params: Any,
+    model: Decoder,
+    params: Mapping[str, Any],
     input_ids: jax.Array,
     attention_mask: jax.Array,
     encoder_hidden_states: jax.Array | None,
@@ -62,8 +71,8 @@ def _generate_core(
     *,
     max_length: int,
 ) -> jax.Array:
-    """The decoding loop. options: do_sample, temperature, top_k, top_p, eos_token_id (-1 = none),
-    pad_token_id, all arrays; only max_length (the buffer size) is static."""
+    """The decoding loop over a [B, K] buffer (K = max_length). options: do_sample, temperature, top_k,
+    top_p, eos_token_id (-1 = none), pad_token_id, all arrays; only max_length is static."""
     batch, prompt_length = input_ids.shape
     cache = model.init_cache(batch, max_length)
     full_mask = (
@@ -106,70 +115,80 @@ def _generate_core(
 
 
 def generate(
-    model: Any,
-    input_ids: Any,
-    attention_mask: Any = None,
+    model: Decoder,
+    input_ids: ArrayLike,
+    attention_mask: ArrayLike | None = None,
     *,
-    max_length: int | None = None,
     max_new_tokens: int | None = None,
+    max_length: int | None = None,
     do_sample: bool = False,
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
-    prng_key: jax.Array | None = None,
     eos_token_id: int | None = None,
     pad_token_id: int | None = None,
-    encoder_hidden_states: Any = None,
-    encoder_attention_mask: Any = None,
-    params: Any = None,
-) -> GenerationOutput:
-    """Continue `input_ids` [B, P] up to `max_length` tokens (or P + max_new_tokens).
+    encoder_hidden_states: ArrayLike | None = None,
+    encoder_attention_mask: ArrayLike | None = None,
+    seed: int | None = None,
+    return_dict_in_generate: bool = False,
+    prng_key: jax.Array | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> jax.Array | GenerateOutput:
+    """Continue the prompts `input_ids` [B, T] by G = max_new_tokens tokens (default 20; or
+    max_length - T).
 
+    attention_mask: [B, T] 0/1, 0 on (left) padding; default every position.
     do_sample=False: greedy (argmax) decoding. do_sample=True: sample from softmax(logits / temperature)
-    restricted to the top_k tokens and the top_p nucleus, with `prng_key` (default key 0).
-    eos_token_id / pad_token_id default to the config's; after eos a row is filled with pad_token_id.
-    encoder_hidden_states [B, S, H] (+ mask [B, S]) for a decoder with cross-attention.
-    Returns GenerationOutput(sequences [B, M]).
+    restricted to the top_k best tokens and the top_p nucleus (None, 0 / 1.0: no restriction).
+    eos_token_id / pad_token_id default to the config's; a row that produced eos is filled with
+    pad_token_id after it (the loop stops once every row has).
+    encoder_hidden_states [B, S, H] (+ encoder_attention_mask [B, S]) for a decoder with cross-attention.
+    seed: the sampling seed (default 0); the Flax extras: prng_key, a jax.random key used instead of
+    seed; params: parameters to use instead of `model.params` (what jit traces through).
+
+    Returns the [B, T + G] int32 sequences, the prompt first (GenerateOutput(sequences) with
+    return_dict_in_generate=True). The buffer has a fixed size, so rows that all stopped early are
+    padded to T + G.
+
+    Raises:
+        ValueError: a model that is not a decoder; limits that leave no new token or pass
+            max_position_embeddings; bad sampling options (bert_common.generation.resolve_generation_args);
+            both seed and prng_key; inputs the shared rules refuse (ids outside the vocabulary, ...).
+        TypeError: ids that are not integers, arguments that are not arrays.
     """
     config = model.config
-    if not config.is_decoder:
-        raise ValueError("generate needs a decoder: the config has is_decoder=False")
-    input_ids = as_array("input_ids", input_ids)
-    if input_ids.ndim != 2:
-        raise ValueError(f"input_ids must have shape [batch, prompt_len], got {tuple(input_ids.shape)}")
-    check_ids("input_ids", input_ids, config.vocab_size, f"vocab_size={config.vocab_size}")
-    batch, prompt_length = input_ids.shape
-    if (max_length is None) == (max_new_tokens is None):
-        raise ValueError("pass exactly one of max_length and max_new_tokens")
-    total = max_length if max_length is not None else prompt_length + int(max_new_tokens)
-    if not isinstance(total, int) or total <= prompt_length:
-        raise ValueError(
-            f"max_length must be an int larger than the prompt length {prompt_length}, got {total!r}"
-        )
-    if total > config.max_position_embeddings:
-        raise ValueError(
-            f"max_length={total} exceeds max_position_embeddings={config.max_position_embeddings}"
-        )
-    if attention_mask is None:
-        attention_mask = jnp.ones((batch, prompt_length), jnp.int32)
-    attention_mask = as_array("attention_mask", attention_mask)
-    check_mask("attention_mask", attention_mask, (batch, prompt_length))
-    if do_sample and not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k must be a positive int, got {top_k!r}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
-    pad = config.pad_token_id if pad_token_id is None else pad_token_id
-    eos = config.eos_token_id if eos_token_id is None else eos_token_id
-
+    inputs, shape = check_inputs(
+        config,
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        encoder_hidden_states=encoder_hidden_states,
+        encoder_attention_mask=encoder_attention_mask,
+    )
+    batch, prompt_length = int(shape.batch), int(shape.length)
+    args = resolve_generation_args(
+        config,
+        prompt_length,
+        max_new_tokens=max_new_tokens,
+        max_length=max_length,
+        do_sample=do_sample,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        eos_token_id=eos_token_id,
+        pad_token_id=pad_token_id,
+        seed=seed,
+    )
+    if seed is not None and prng_key is not None:
+        raise ValueError("pass seed or prng_key, not both")
+    key = prng_key if prng_key is not None else jax.random.key(0 if seed is None else seed)
+    mask = inputs["attention_mask"]
     options = dict(
-        do_sample=jnp.asarray(bool(do_sample)),
-        temperature=jnp.asarray(temperature, jnp.float32),
-        top_k=jnp.asarray(config.vocab_size if top_k is None else top_k, jnp.int32),
-        top_p=jnp.asarray(1.0 if top_p is None else top_p, jnp.float32),
-        eos_token_id=jnp.asarray(-1 if eos is None else eos, jnp.int32),
-        pad_token_id=jnp.asarray(0 if pad is None else pad, jnp.int32),
+        do_sample=jnp.asarray(args.do_sample),
+        temperature=jnp.asarray(args.temperature, jnp.float32),
+        top_k=jnp.asarray(args.top_k or config.vocab_size, jnp.int32),
+        top_p=jnp.asarray(args.top_p, jnp.float32),
+        eos_token_id=jnp.asarray(-1 if args.eos_token_id is None else args.eos_token_id, jnp.int32),
+        pad_token_id=jnp.asarray(args.pad_token_id, jnp.int32),
     )
     compiled = model.__dict__.get("_generate_jit")
     if compiled is None:  # one compiled loop per model (and prompt shape / max_length)
@@ -177,12 +196,12 @@ def generate(
         model.__dict__["_generate_jit"] = compiled
     sequences = compiled(
         model.params if params is None else params,
-        jnp.asarray(input_ids, jnp.int32),
-        jnp.asarray(attention_mask),
-        None if encoder_hidden_states is None else jnp.asarray(encoder_hidden_states),
-        None if encoder_attention_mask is None else jnp.asarray(encoder_attention_mask),
-        jax.random.key(0) if prng_key is None else prng_key,
+        inputs["input_ids"],
+        jnp.ones((batch, prompt_length), jnp.int32) if mask is None else mask,
+        inputs["encoder_hidden_states"],
+        inputs["encoder_attention_mask"],
+        key,
         options,
-        max_length=total,
+        max_length=prompt_length + args.max_new_tokens,
     )
-    return GenerationOutput(sequences=sequences)
+    return GenerateOutput(sequences=sequences) if return_dict_in_generate else sequences

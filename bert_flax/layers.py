@@ -1,70 +1,46 @@
-"""The transformer layer, the layer stack, the encoder and the pooler.
+"""The transformer layer, the two layer collections, the encoder and the pooler: the encoder stack.
 
-`FlaxBertEncoder.layer` is either `FlaxBertLayerCollection` (params `encoder/layer/{i}/…`, one module per
-layer, each optionally rematerialized with `nn.remat`) or, with `scan_layers=True`,
-`bert_flax.scan.FlaxBertScannedLayerCollection` (params `encoder/layer/scanned/…` with a leading layer axis).
+`FlaxBertEncoder.layer` is one of two collections with the same call and results:
 
-Shape legend: B = batch, T = sequence length, S = encoder length, H = hidden size, I = intermediate size,
-N = heads, L = layers.
+- `FlaxBertLayerCollection`: the L layers as modules "0" .. "L-1" (params `encoder/layer/{i}/...`, the
+  checkpoint tree), each optionally rematerialized with `nn.remat`;
+- `FlaxBertScannedLayerCollection` (`scan_layers=True`): one traced layer body run L times with `nn.scan`
+  (fast compiles for deep models). Its parameters live in one subtree `encoder/layer/scanned` whose leaves
+  have a leading `[L, ...]` axis; `conversion.flax.scan_layers` / `unscan_layers` convert to and from the
+  per-layer tree. The decoding cache is stacked the same way. Numbers equal the unrolled stack up to float
+  rounding of the compiled program.
+
+Both return (last hidden states [B, T, H], all hidden states or None, attentions or None,
+cross-attentions or None), the tuples ordered by layer, hidden states starting with the input.
+
+Shape legend: B batch, T new positions, K key positions, S encoder length, H hidden size,
+I intermediate size, N attention heads, L layers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from bert_common.config import BertConfig
+from bert_flax.activations import get_activation
 from bert_flax.attention import FlaxBertAttention
-from bert_flax.embeddings import dense, layer_norm
+from bert_flax.initialization import BertModuleBase, dense, layer_norm
+from conversion.flax import SCANNED
+
+# What a collection returns: last hidden states, then hidden states, attentions, cross-attentions.
+StackOutput = tuple[
+    jax.Array, tuple[jax.Array, ...] | None, tuple[jax.Array, ...] | None, tuple[jax.Array, ...] | None
+]
 
 
-def _quick_gelu(x: jax.Array) -> jax.Array:
-    return x * jax.nn.sigmoid(1.702 * x)
-
-
-def _gelu_tanh(x: jax.Array) -> jax.Array:
-    return jax.nn.gelu(x, approximate=True)
-
-
-def _gelu_exact(x: jax.Array) -> jax.Array:
-    return jax.nn.gelu(x, approximate=False)
-
-
-# Every name in bert_common.config.SUPPORTED_ACTIVATIONS: "gelu" is the exact erf form, the three
-# historical tanh names are the tanh approximation.
-ACT2FN: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "gelu": _gelu_exact,
-    "gelu_new": _gelu_tanh,
-    "gelu_pytorch_tanh": _gelu_tanh,
-    "gelu_fast": _gelu_tanh,
-    "relu": jax.nn.relu,
-    "silu": jax.nn.silu,
-    "swish": jax.nn.silu,
-    "tanh": jnp.tanh,
-    "quick_gelu": _quick_gelu,
-}
-
-
-def get_activation(name: str) -> Callable[[jax.Array], jax.Array]:
-    """The activation function called `name` (a `hidden_act` value)."""
-    if name not in ACT2FN:
-        raise ValueError(f"hidden_act {name!r} is not supported; use one of {sorted(ACT2FN)}")
-    return ACT2FN[name]
-
-
-class FlaxBertIntermediate(nn.Module):
+class FlaxBertIntermediate(BertModuleBase):
     """act(dense(x)): the feed-forward expansion [B, T, H] -> [B, T, I]."""
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-
     def setup(self) -> None:
+        # layers
         self.dense = dense(self, self.config.intermediate_size)
         self.activation = get_activation(self.config.hidden_act)
 
@@ -72,17 +48,13 @@ class FlaxBertIntermediate(nn.Module):
         return self.activation(self.dense(hidden_states))
 
 
-class FlaxBertOutput(nn.Module):
+class FlaxBertOutput(BertModuleBase):
     """LayerNorm(dropout(dense(x)) + attention_output): the feed-forward projection [B, T, I] -> [B, T, H]."""
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-
     def setup(self) -> None:
+        # layers
         self.dense = dense(self, self.config.hidden_size)
-        self.LayerNorm = layer_norm(self.config, self.dtype, self.param_dtype)
+        self.LayerNorm = layer_norm(self)
         self.dropout = nn.Dropout(rate=self.config.hidden_dropout_prob)
 
     def __call__(
@@ -92,31 +64,26 @@ class FlaxBertOutput(nn.Module):
         return self.LayerNorm(hidden_states + attention_output)
 
 
-class FlaxBertLayer(nn.Module):
+class FlaxBertLayer(BertModuleBase):
     """One transformer layer: `attention`, `crossattention` (decoders with add_cross_attention),
     `intermediate`, `output`.
 
-    Returns (hidden states [B, T, H], self-attention probs [B, N, T, T] or None,
+    Returns (hidden states [B, T, H], self-attention probs [B, N, T, K] or None,
     cross-attention probs [B, N, T, S] or None).
     """
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-
     def setup(self) -> None:
         c = self.config
-        kwargs = dict(dtype=self.dtype, param_dtype=self.param_dtype, precision=self.precision)
+        # layers
         self.attention = FlaxBertAttention(
-            c, causal=c.is_decoder, position_embedding_type=c.position_embedding_type, **kwargs
+            **self.fields, causal=c.is_decoder, position_embedding_type=c.position_embedding_type
         )
         if c.add_cross_attention:
             self.crossattention = FlaxBertAttention(
-                c, causal=False, position_embedding_type="absolute", **kwargs
+                **self.fields, causal=False, position_embedding_type="absolute"
             )
-        self.intermediate = FlaxBertIntermediate(c, **kwargs)
-        self.output = FlaxBertOutput(c, **kwargs)
+        self.intermediate = FlaxBertIntermediate(**self.fields)
+        self.output = FlaxBertOutput(**self.fields)
 
     def __call__(
         self,
@@ -129,6 +96,8 @@ class FlaxBertLayer(nn.Module):
         deterministic: bool = True,
         output_attentions: bool = False,
     ) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
+        """hidden_states [B, T, H]; attention_mask [B, K] or [B, T, K]; layer_head_mask [N];
+        encoder_hidden_states [B, S, H] and encoder_attention_mask [B, S] or [B, T, S] (cross-attention)."""
         attention_output, self_probs = self.attention(
             hidden_states,
             attention_mask,
@@ -153,43 +122,45 @@ class FlaxBertLayer(nn.Module):
         return hidden_states, self_probs, cross_probs
 
 
+def collect_outputs(
+    inputs: jax.Array,
+    last: jax.Array,
+    per_layer: tuple[Sequence[jax.Array] | None, Sequence[jax.Array] | None, Sequence[jax.Array] | None],
+    num_layers: int,
+    *,
+    output_hidden_states: bool,
+    output_attentions: bool,
+    cross: bool,
+) -> StackOutput:
+    """The stack's output from per-layer results (lists, or arrays stacked on a leading [L] axis).
+
+    inputs: [B, T, H] the first layer's input; per_layer: (hidden states, attentions, cross-attentions);
+    cross: the layers ran cross-attention.
+    """
+    hidden, self_probs, cross_probs = per_layer
+    layers = range(num_layers)
+    all_hidden = (inputs, *(hidden[i] for i in layers)) if output_hidden_states else None
+    all_self = tuple(self_probs[i] for i in layers) if output_attentions else None
+    all_cross = tuple(cross_probs[i] for i in layers) if output_attentions and cross else None
+    return last, all_hidden, all_self, all_cross
+
+
 # Positions (self = 0) of init_cache, deterministic, output_attentions in FlaxBertLayer.__call__: static
 # under nn.remat, since they change the traced program.
 LAYER_STATIC_ARGNUMS = (6, 7, 8)
 
 
-def layer_class(gradient_checkpointing: bool) -> type[nn.Module]:
-    """FlaxBertLayer, wrapped in `nn.remat` when activations are to be recomputed in the backward pass."""
-    if gradient_checkpointing:
-        return nn.remat(FlaxBertLayer, static_argnums=LAYER_STATIC_ARGNUMS)
-    return FlaxBertLayer
+class FlaxBertLayerCollection(BertModuleBase):
+    """The L layers as modules named "0" … "L-1" (params `encoder/layer/{i}`), run one after another."""
 
-
-class FlaxBertLayerCollection(nn.Module):
-    """The L layers as modules named "0" … "L-1" (params `encoder/layer/{i}`), run one after another.
-
-    Returns (last hidden states [B, T, H], all hidden states or None, attentions or None,
-    cross-attentions or None); the tuples are ordered by layer, hidden states start with the input.
-    """
-
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
     gradient_checkpointing: bool = False
 
     def setup(self) -> None:
-        cls = layer_class(self.gradient_checkpointing)
-        self.layers = [
-            cls(
-                self.config,
-                dtype=self.dtype,
-                param_dtype=self.param_dtype,
-                precision=self.precision,
-                name=str(i),
-            )
-            for i in range(self.config.num_hidden_layers)
-        ]
+        layer = FlaxBertLayer
+        if self.gradient_checkpointing:
+            layer = nn.remat(FlaxBertLayer, static_argnums=LAYER_STATIC_ARGNUMS)
+        # layers
+        self.layers = [layer(**self.fields, name=str(i)) for i in range(self.config.num_hidden_layers)]
 
     def __call__(
         self,
@@ -202,12 +173,12 @@ class FlaxBertLayerCollection(nn.Module):
         deterministic: bool = True,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
-    ) -> tuple[jax.Array, tuple | None, tuple | None, tuple | None]:
-        all_hidden = [hidden_states] if output_hidden_states else None
-        all_self = [] if output_attentions else None
-        all_cross = [] if output_attentions and encoder_hidden_states is not None else None
+    ) -> StackOutput:
+        """head_mask: [L, N] or None; the other arguments as in FlaxBertLayer.__call__."""
+        inputs = hidden_states
+        hidden, self_probs, cross_probs = [], [], []
         for i, layer in enumerate(self.layers):
-            hidden_states, self_probs, cross_probs = layer(
+            hidden_states, layer_self, layer_cross = layer(
                 hidden_states,
                 attention_mask,
                 None if head_mask is None else head_mask[i],
@@ -217,59 +188,157 @@ class FlaxBertLayerCollection(nn.Module):
                 deterministic,
                 output_attentions,
             )
-            if output_hidden_states:
-                all_hidden.append(hidden_states)
-            if output_attentions:
-                all_self.append(self_probs)
-                if all_cross is not None:
-                    all_cross.append(cross_probs)
-        return hidden_states, _tuple(all_hidden), _tuple(all_self), _tuple(all_cross)
+            hidden.append(hidden_states)
+            self_probs.append(layer_self)
+            cross_probs.append(layer_cross)
+        return collect_outputs(
+            inputs,
+            hidden_states,
+            (hidden, self_probs, cross_probs),
+            len(self.layers),
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            cross=encoder_hidden_states is not None and self.config.add_cross_attention,
+        )
 
 
-def _tuple(values: list | None) -> tuple | None:
-    return None if values is None else tuple(values)
+class FlaxBertScanStep(FlaxBertLayer):
+    """FlaxBertLayer with the (carry, per-layer input) -> (carry, per-layer output) signature of nn.scan.
+
+    carry: hidden states [B, T, H]; per-layer input: this layer's head mask [N] (or None);
+    per-layer output: (hidden states or None, self-attention probs or None, cross-attention probs or None).
+    """
+
+    def __call__(  # type: ignore[override]
+        self,
+        hidden_states: jax.Array,
+        layer_head_mask: jax.Array | None,
+        attention_mask: jax.Array | None,
+        encoder_hidden_states: jax.Array | None,
+        encoder_attention_mask: jax.Array | None,
+        init_cache: bool,
+        deterministic: bool,
+        output_attentions: bool,
+        output_hidden_states: bool,
+    ) -> tuple[jax.Array, tuple[jax.Array | None, jax.Array | None, jax.Array | None]]:
+        hidden_states, self_probs, cross_probs = super().__call__(
+            hidden_states,
+            attention_mask,
+            layer_head_mask,
+            encoder_hidden_states,
+            encoder_attention_mask,
+            init_cache,
+            deterministic,
+            output_attentions,
+        )
+        return hidden_states, (hidden_states if output_hidden_states else None, self_probs, cross_probs)
 
 
-class FlaxBertEncoder(nn.Module):
+# Positions (self = 0) of init_cache, deterministic, output_attentions, output_hidden_states in
+# FlaxBertScanStep.__call__, static under nn.remat.
+SCAN_STEP_STATIC_ARGNUMS = (6, 7, 8, 9)
+
+
+class FlaxBertScannedLayerCollection(BertModuleBase):
+    """The L layers as one scanned module "scanned" (`conversion.flax.SCANNED`)."""
+
+    gradient_checkpointing: bool = False
+
+    def setup(self) -> None:
+        step = FlaxBertScanStep
+        if self.gradient_checkpointing:
+            step = nn.remat(step, static_argnums=SCAN_STEP_STATIC_ARGNUMS, prevent_cse=False)
+        scanned = nn.scan(
+            step,
+            variable_axes={"params": 0, "cache": 0},
+            split_rngs={"params": True, "dropout": True},
+            in_axes=(0, *(nn.broadcast,) * 7),
+            length=self.config.num_hidden_layers,
+        )
+        # layers
+        self.scanned = scanned(**self.fields, name=SCANNED)
+
+    def __call__(
+        self,
+        hidden_states: jax.Array,
+        attention_mask: jax.Array | None,
+        head_mask: jax.Array | None = None,
+        encoder_hidden_states: jax.Array | None = None,
+        encoder_attention_mask: jax.Array | None = None,
+        init_cache: bool = False,
+        deterministic: bool = True,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> StackOutput:
+        """As FlaxBertLayerCollection.__call__; per-layer outputs come back stacked and are split."""
+        last, per_layer = self.scanned(
+            hidden_states,
+            head_mask,
+            attention_mask,
+            encoder_hidden_states,
+            encoder_attention_mask,
+            init_cache,
+            deterministic,
+            output_attentions,
+            output_hidden_states,
+        )
+        return collect_outputs(
+            hidden_states,
+            last,
+            per_layer,
+            self.config.num_hidden_layers,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            cross=encoder_hidden_states is not None and per_layer[2] is not None,
+        )
+
+
+class FlaxBertEncoder(BertModuleBase):
     """The layer stack `layer`, unrolled (`FlaxBertLayerCollection`) or scanned (`scan_layers=True`)."""
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
     gradient_checkpointing: bool = False
     scan_layers: bool = False
 
     def setup(self) -> None:
-        kwargs = dict(
-            dtype=self.dtype,
-            param_dtype=self.param_dtype,
-            precision=self.precision,
-            gradient_checkpointing=self.gradient_checkpointing,
-        )
-        if self.scan_layers:
-            from bert_flax.scan import FlaxBertScannedLayerCollection
-
-            self.layer = FlaxBertScannedLayerCollection(self.config, **kwargs)
-        else:
-            self.layer = FlaxBertLayerCollection(self.config, **kwargs)
+        collection = FlaxBertScannedLayerCollection if self.scan_layers else FlaxBertLayerCollection
+        # layers
+        self.layer = collection(**self.fields, gradient_checkpointing=self.gradient_checkpointing)
 
     def __call__(
-        self, *args: Any, **kwargs: Any
-    ) -> tuple[jax.Array, tuple | None, tuple | None, tuple | None]:
-        """Arguments of `FlaxBertLayerCollection.__call__`."""
-        return self.layer(*args, **kwargs)
+        self,
+        hidden_states: jax.Array,
+        attention_mask: jax.Array | None,
+        head_mask: jax.Array | None = None,
+        encoder_hidden_states: jax.Array | None = None,
+        encoder_attention_mask: jax.Array | None = None,
+        init_cache: bool = False,
+        deterministic: bool = True,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> StackOutput:
+        """hidden_states: [B, T, H] the embeddings output. attention_mask: 0/1 [B, K] or [B, T, K].
+        head_mask: [L, N] multipliers or None. encoder_hidden_states [B, S, H], encoder_attention_mask
+        [B, S] or [B, T, S]: cross-attention inputs. init_cache: create the decoding cache.
+        deterministic: no dropout. Returns (last [B, T, H], hidden states (L + 1) x [B, T, H] or None,
+        attentions L x [B, N, T, K] or None, cross-attentions L x [B, N, T, S] or None)."""
+        return self.layer(
+            hidden_states,
+            attention_mask,
+            head_mask,
+            encoder_hidden_states,
+            encoder_attention_mask,
+            init_cache=init_cache,
+            deterministic=deterministic,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
 
 
-class FlaxBertPooler(nn.Module):
+class FlaxBertPooler(BertModuleBase):
     """tanh(dense(h[:, 0])): the [CLS] summary, [B, T, H] -> [B, H]."""
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-
     def setup(self) -> None:
+        # layers
         self.dense = dense(self, self.config.hidden_size)
 
     def __call__(self, hidden_states: jax.Array) -> jax.Array:

@@ -1,13 +1,16 @@
-"""from_pretrained / save_pretrained for the Flax wrappers, through the canonical safetensors layout.
+"""from_pretrained / save_pretrained for the Flax wrappers, on `conversion.loading` (written once for the
+three twins).
 
-Loading: conversion.checkpoint.load_pretrained reads config + canonical weights (any twin's directory, or
-one saved by Transformers); the model's expected canonical shapes come from its abstract parameter tree
-(`jax.eval_shape`, nothing materialized); conversion.canonical.fit_to_model matches them and reports every
-dropped, renamed, missing, unexpected or mismatched key; conversion.flax places the weights in the Flax
-tree. Random initialization runs only when weights are missing (and then only those are used from it).
+Loading: `conversion.loading.load_into` resolves the directory or hub id, reads config.json and the
+weights as canonical arrays (any twin's directory, one saved by Transformers, or another on-disk format),
+builds the wrapper with `_do_init=False` (abstract shapes only, nothing drawn), fits the weights to the
+shapes the model expects (reporting every dropped, renamed, missing, unexpected or mismatched key), and
+assigns them through the Flax adapter `conversion.flax`. Random initialization runs only when weights are
+missing, and then only those are taken from it.
 
-Saving: conversion.flax turns the params back into canonical weights (scanned trees are unscanned,
-bf16 is written as fp32) and conversion.checkpoint.save_pretrained writes config.json + model.safetensors.
+The Flax extras stay here: `_do_init=False` returns `(model, params)` with missing weights left out (the
+tree is kept outside the model, `conversion.flax.ParamsAdapter`), `scan_layers` models receive the
+stacked tree, and `param_dtype` applies on loading; saving writes bf16 parameters as fp32.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-from bert_common.config import FIELDS
-from conversion import checkpoint
-from conversion.canonical import fit_to_model, word_embeddings_name
-from conversion.flax import canonical_shapes, canonical_to_flax, flax_to_canonical, scan_layers
-from conversion.names import TIED_DECODER_WEIGHT
+from bert_common.config import BertConfig
+from conversion import flax as flax_adapter
+from conversion.checkpoint import DEFAULT_MAX_SHARD_SIZE
+from conversion.flax import ParamsAdapter
+from conversion.loading import WeightAdapter, load_into, save_from, split_model_kwargs
 
 logger = logging.getLogger("bert_zoo")
 
@@ -39,15 +38,15 @@ MODEL_ARGUMENTS = (
     "input_shape",
     "gradient_checkpointing",
     "scan_layers",
+    "add_pooling_layer",
 )
-MODULE_ARGUMENTS = ("add_pooling_layer",)
 
 
 def from_pretrained(
     cls: type,
     pretrained_model_name_or_path: str | os.PathLike[str],
     *,
-    config: Any = None,
+    config: BertConfig | str | os.PathLike[str] | None = None,
     _do_init: bool = True,
     ignore_mismatched_sizes: bool = False,
     output_loading_info: bool = False,
@@ -56,57 +55,47 @@ def from_pretrained(
     local_files_only: bool = False,
     token: str | bool | None = None,
     **kwargs: Any,
-) -> Any:
-    """Build `cls` from a directory or hub id.
+) -> Any:  # the wrapper, or a tuple with its params and/or loading info
+    """Build the wrapper class `cls` from a directory or hub id.
 
-    config: a BertConfig to use instead of the stored one. kwargs: wrapper arguments (dtype, param_dtype,
-    precision, seed, input_shape, gradient_checkpointing, scan_layers, add_pooling_layer for
-    FlaxBertModel); every other keyword is a config override (e.g. num_labels=3).
+    config: a BertConfig (or a path to one) to use instead of the stored one.
+    kwargs: wrapper arguments (dtype, param_dtype, precision, seed, input_shape, gradient_checkpointing,
+        scan_layers, add_pooling_layer for FlaxBertModel); every other keyword is a config override
+        (e.g. num_labels=3).
     _do_init=False: return (model, params) without drawing random values for missing weights (they are
-    absent from params and listed in the loading info), as Transformers' Flax models do.
+        absent from params and listed in the loading info), as Transformers' Flax models do.
     ignore_mismatched_sizes: initialize tensors whose checkpoint shape differs instead of raising.
-    output_loading_info: also return the LoadReport dict (missing/unexpected/mismatched/dropped/renamed keys).
+    output_loading_info: also return the loading-info dict (missing/unexpected/mismatched/dropped/renamed
+        keys). revision, cache_dir, local_files_only, token: hub resolution (cached files only).
+
+    Returns the model, or (model, params) with _do_init=False, with the info dict appended when asked.
+
+    Raises:
+        TypeError: a keyword that is neither a wrapper argument nor a BertConfig field; a bad config.
+        bert_common.files.ModelNotFoundError: no such directory or cached hub id, or no weights in it.
+        conversion.canonical.ShapeMismatchError: checkpoint shapes that do not fit the config (unless
+            ignore_mismatched_sizes).
     """
-    model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in MODEL_ARGUMENTS or k in MODULE_ARGUMENTS}
-    unknown = [k for k in kwargs if k not in FIELDS]
-    if unknown:
-        raise TypeError(
-            f"{cls.__name__}.from_pretrained got unknown argument(s) {unknown}; model arguments are "
-            f"{MODEL_ARGUMENTS + MODULE_ARGUMENTS}, anything else must be a BertConfig field"
-        )
-    config, state, source = checkpoint.load_pretrained(
+    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, MODEL_ARGUMENTS)
+    outside = None if _do_init else ParamsAdapter()  # _do_init=False: params stay outside the model
+    model, report = load_into(
+        lambda loaded: cls(loaded, _do_init=False, **model_kwargs),
+        flax_adapter if outside is None else outside,
         pretrained_model_name_or_path,
+        head=cls.head_name,
+        owner=cls.__name__,
         config=config,
         revision=revision,
         cache_dir=cache_dir,
         local_files_only=local_files_only,
         token=token,
-        **kwargs,
+        ignore_mismatched_sizes=ignore_mismatched_sizes,
+        **overrides,
     )
-    model = cls(config, _do_init=False, **model_kwargs)
-    expected = canonical_shapes(model.params_shape_tree)
-    tied = {}
-    if "cls.predictions." in model.head.head_prefixes and config.tie_word_embeddings:
-        tied[TIED_DECODER_WEIGHT] = word_embeddings_name(expected)
-    matched, report = fit_to_model(
-        state, expected, tied=tied, ignore_mismatched_sizes=ignore_mismatched_sizes
-    )
-    report.log(cls.__name__, source)
-
-    param_dtype = model.param_dtype
-    weights = {name: jnp.asarray(value, dtype=param_dtype) for name, value in matched.items()}
-    to_init = [name for name in expected if name not in weights]
-    if to_init and _do_init:
-        random = flax_to_canonical(model.init_weights(model.key, model.input_shape))
-        weights.update({name: random[name] for name in to_init})
-    params = canonical_to_flax(weights)
-    if model.scan_layers:
-        params = scan_layers(params)
-    info = report.loading_info()
-    if not _do_init:
-        return (model, params, info) if output_loading_info else (model, params)
-    model.params = params
-    return (model, info) if output_loading_info else model
+    result = (model,) if outside is None else (model, outside.params)
+    if output_loading_info:
+        result = (*result, report.loading_info())
+    return result[0] if len(result) == 1 else result
 
 
 def save_pretrained(
@@ -114,21 +103,23 @@ def save_pretrained(
     save_directory: str | os.PathLike[str],
     *,
     params: Mapping[str, Any] | None = None,
-    max_shard_size: int | str = "5GB",
+    max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
 ) -> list[Path]:
-    """Write `config.json` and canonical `model.safetensors` for `model` (its params, or `params`)."""
-    params = model.params if params is None else model.check_params(params)
-    state = {name: _to_numpy(value) for name, value in flax_to_canonical(params).items()}
-    written = checkpoint.save_pretrained(
-        save_directory, model.config, state, architecture=model.head.name, max_shard_size=max_shard_size
+    """Write `config.json` and the canonical `model.safetensors` (sharded with an index above
+    max_shard_size) for `model`: its params, or `params` when given. Returns the files written.
+
+    Raises:
+        ValueError: `params` that do not fit the model; the model holds no params (_do_init=False).
+        NotADirectoryError: `save_directory` is a file.
+    """
+    adapter: WeightAdapter = flax_adapter if params is None else ParamsAdapter(model.check_params(params))
+    written = save_from(
+        model,
+        adapter,
+        save_directory,
+        config=model.config,
+        architecture=model.head.name,
+        max_shard_size=max_shard_size,
     )
-    logger.info("saved %s (%d tensors) to %s", type(model).__name__, len(state), save_directory)
+    logger.info("saved %s to %s", type(model).__name__, save_directory)
     return written
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    """A host copy; bfloat16 (which safetensors' numpy API cannot hold) becomes float32, exactly."""
-    array = np.asarray(jax.device_get(value))
-    if array.dtype.name == "bfloat16":
-        return array.astype(np.float32)
-    return array

@@ -1,17 +1,19 @@
-"""Loss of every BERT head in JAX, with the conventions of bert_common.losses (the PyTorch twin's).
+"""The losses of the BERT heads in JAX: the eight functions of `bert_common.heads.LOSS_FUNCTIONS`, with
+the names and signatures of the other twins and the conventions of bert_common.losses:
 
 - token-level losses ignore labels equal to -100 and average over the rest (NaN when nothing is left,
   as in PyTorch);
 - the causal LM loss predicts token t+1 from positions <= t: logits[:, :-1] against labels[:, 1:];
 - pretraining loss = masked-LM loss + next-sentence loss;
 - sequence classification: regression (MSE), single-label (cross-entropy) or multi-label (sigmoid BCE),
-  from `problem_type` or inferred from num_labels and the label dtype;
+  from `config.problem_type` or inferred from num_labels and the label dtype;
 - question answering clamps positions to [0, T], ignores T, and averages the start and end losses.
 
 All functions are pure and jit-friendly; shapes and dtypes are checked when traced (they are static),
 and bad ones raise ValueError/TypeError naming the argument. Losses are computed in float32.
+`cross_entropy` is the one softmax cross-entropy they share.
 
-Shape legend: B = batch, T = sequence length, V = vocabulary, L = labels, C = choices.
+Shape legend: B batch, T sequence length, V vocabulary size, Y labels (num_labels), C choices.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from bert_common.config import BertConfig
 from bert_common.losses import (
     IGNORE_INDEX,
     MULTI_LABEL,
@@ -40,12 +43,12 @@ def _check_shape(name: str, labels: jax.Array, expected: tuple[int, ...], what: 
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, ignore_index: int | None = IGNORE_INDEX) -> jax.Array:
-    """Mean softmax cross-entropy of logits [..., K] against integer labels [...], skipping `ignore_index`.
+    """Mean softmax cross-entropy of logits [..., classes] against integer labels [...], skipping `ignore_index`.
 
     Returns a float32 scalar: sum over kept positions / number kept (NaN when none is kept).
     """
     logits = logits.astype(jnp.float32)
-    log_probs = jax.nn.log_softmax(logits, axis=-1)  # [..., K]
+    log_probs = jax.nn.log_softmax(logits, axis=-1)  # [..., classes]
     keep = jnp.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
     safe = jnp.where(keep, labels, 0).astype(jnp.int32)
     picked = jnp.take_along_axis(log_probs, safe[..., None], axis=-1)[..., 0]  # [...]
@@ -87,16 +90,21 @@ def pretraining_loss(
     )
 
 
-def sequence_classification_loss(
-    logits: jax.Array, labels: jax.Array, problem_type: str | None = None
-) -> jax.Array:
-    """logits [B, L]; labels by problem type: [B] class ids, [B, L] multi-hot floats, or [B] / [B, L] targets.
+def sequence_classification_loss(logits: jax.Array, labels: jax.Array, config: BertConfig) -> jax.Array:
+    """logits [B, Y]; labels by problem type: [B] class ids, [B, Y] multi-hot floats, or [B] / [B, Y]
+    float targets.
 
-    problem_type: `config.problem_type`; None infers it (L == 1 -> regression; integer labels ->
-    single-label; otherwise multi-label).
+    config: the model's BertConfig; `config.problem_type` wins when set, None infers it (Y == 1 ->
+    regression; integer labels -> single-label; otherwise multi-label).
+
+    Raises:
+        TypeError: float labels for single-label classification, integer ones for regression.
+        ValueError: labels whose shape does not fit the problem type.
     """
     batch, num_labels = logits.shape
-    problem = infer_problem_type(problem_type, num_labels, bool(jnp.issubdtype(labels.dtype, jnp.integer)))
+    problem = infer_problem_type(
+        config.problem_type, num_labels, bool(jnp.issubdtype(labels.dtype, jnp.integer))
+    )
     check_classification_labels(problem, labels.shape, batch, num_labels)
     logits = logits.astype(jnp.float32)
     if problem == REGRESSION:
@@ -125,7 +133,7 @@ def multiple_choice_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
 
 def token_classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """logits [B, T, L], labels [B, T] (class ids, -100 where not scored)."""
+    """logits [B, T, Y], labels [B, T] (class ids, -100 where not scored)."""
     _check_integer("labels", labels)
     _check_shape("labels", labels, logits.shape[:-1], "one class id or -100 per token")
     return cross_entropy(logits, labels)

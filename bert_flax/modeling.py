@@ -1,4 +1,5 @@
-"""FlaxBertModule (the base network: `embeddings`, `encoder`, `pooler`) and its wrapper FlaxBertModel.
+"""FlaxBertModule (the base network: `embeddings`, `encoder`, `pooler`), its wrapper FlaxBertModel, and
+FlaxBertHeadModule, the base of every head module (`bert` plus a small head).
 
 Raw-module use:
 
@@ -6,81 +7,49 @@ Raw-module use:
     variables = module.init(jax.random.key(0), input_ids)
     out = module.apply(variables, input_ids, attention_mask)   # BaseModelOutputWithPoolingAndCrossAttentions
 
-Shape legend: B = batch, T = sequence length, M = cache length, S = encoder length, H = hidden size,
-N = heads, L = layers.
+Shape legend: B batch, T new positions, P cached positions, K key positions (P + T, or the decoding
+cache's size), S encoder length, H hidden size, N attention heads, L layers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-import bert_flax.outputs  # noqa: F401  (registers the output classes as pytrees)
-from bert_common.config import BertConfig
+from bert_common.heads import get_head
 from bert_common.outputs import BaseModelOutputWithPoolingAndCrossAttentions
+from bert_flax import masks
+from bert_flax.cache import cache_offset
 from bert_flax.embeddings import FlaxBertEmbeddings
+from bert_flax.initialization import BertModuleBase
 from bert_flax.layers import FlaxBertEncoder, FlaxBertPooler
 from bert_flax.pretrained import FlaxBertPreTrainedModel
-from conversion.flax import flatten_tree
 
 
-def cache_offset(cache: Mapping[str, Any] | None) -> jax.Array | int:
-    """Number of positions a decoding cache already holds (its `cache_index`); 0 without a cache."""
-    if not cache:
-        return 0
-    for path, leaf in flatten_tree(cache).items():
-        if path.endswith("cache_index"):
-            return jnp.reshape(leaf, (-1,))[0]  # scanned caches stack one index per layer
-    return 0
-
-
-def full_head_mask(head_mask: jax.Array | None, config: BertConfig) -> jax.Array | None:
-    """[N] (same for every layer) or [L, N] head mask -> [L, N]; None stays None."""
-    if head_mask is None:
-        return None
-    if head_mask.shape == (config.num_attention_heads,):
-        return jnp.broadcast_to(head_mask, (config.num_hidden_layers, config.num_attention_heads))
-    if head_mask.shape != (config.num_hidden_layers, config.num_attention_heads):
-        raise ValueError(
-            f"head_mask must have shape [num_heads] or [num_layers, num_heads]="
-            f"{(config.num_hidden_layers, config.num_attention_heads)}, got {tuple(head_mask.shape)}"
-        )
-    return head_mask
-
-
-class FlaxBertModule(nn.Module):
+class FlaxBertModule(BertModuleBase):
     """The BERT network: embeddings, the encoder stack and (optionally) the pooler.
 
-    dtype: computation dtype (e.g. jnp.bfloat16); param_dtype: dtype of the parameters.
-    precision: matmul precision (None = JAX's default, see jax.default_matmul_precision).
-    gradient_checkpointing: rematerialize each layer's activations in the backward pass (nn.remat).
-    scan_layers: run the layers with nn.scan (params `encoder/layer/scanned/…` with a leading layer axis).
+    Fields: config, dtype (computation), param_dtype, precision (see BertModuleBase);
+    add_pooling_layer: keep the pooler (`pooler_output`); gradient_checkpointing: rematerialize each
+    layer's activations in the backward pass (nn.remat); scan_layers: run the layers with nn.scan (params
+    `encoder/layer/scanned/…` with a leading layer axis).
     """
 
-    config: BertConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
     add_pooling_layer: bool = True
     gradient_checkpointing: bool = False
     scan_layers: bool = False
 
     def setup(self) -> None:
-        kwargs = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-        self.embeddings = FlaxBertEmbeddings(self.config, **kwargs)
+        # layers
+        self.embeddings = FlaxBertEmbeddings(**self.fields)
         self.encoder = FlaxBertEncoder(
-            self.config,
-            precision=self.precision,
-            gradient_checkpointing=self.gradient_checkpointing,
-            scan_layers=self.scan_layers,
-            **kwargs,
+            **self.fields, gradient_checkpointing=self.gradient_checkpointing, scan_layers=self.scan_layers
         )
         if self.add_pooling_layer:
-            self.pooler = FlaxBertPooler(self.config, precision=self.precision, **kwargs)
+            self.pooler = FlaxBertPooler(**self.fields)
 
     def __call__(
         self,
@@ -97,11 +66,25 @@ class FlaxBertModule(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> BaseModelOutputWithPoolingAndCrossAttentions:
-        """input_ids: [B, T] token ids (or inputs_embeds [B, T, H]).
-        attention_mask: [B, T] 1 = token, 0 = padding ([B, M] over the whole cache when decoding with one).
-        token_type_ids: [B, T] segment ids (default 0). position_ids: [B, T] (default: positions after
-        those already in the cache). head_mask: [N] or [L, N] multipliers of attention heads.
-        encoder_hidden_states: [B, S, H] and encoder_attention_mask [B, S] for cross-attention.
+        """Run the network on checked inputs (the wrapper checks them; raw-module users own that).
+
+        input_ids: [B, T] int token ids (or None with inputs_embeds [B, T, H] floats).
+        attention_mask: 0/1 [B, K] or per query [B, T, K], 1 = attend (default: everything); with a
+            decoding cache K is the cache size.
+        token_type_ids: [B, T] segment ids (default 0). position_ids: [B, T] (default: P .. P + T - 1,
+            after the positions already in the cache).
+        head_mask: [N] or [L, N] multipliers of the attention heads (1 keeps, 0 silences).
+        encoder_hidden_states: [B, S, H] and encoder_attention_mask [B, S] or [B, T, S]: cross-attention.
+        init_cache: create the decoding cache (used by bert_flax.cache.init_cache).
+        deterministic: no dropout (False needs a "dropout" rng). output_attentions / output_hidden_states:
+            return every layer's attention probabilities / hidden states.
+
+        Returns BaseModelOutputWithPoolingAndCrossAttentions: last_hidden_state [B, T, H], pooler_output
+        [B, H] (None without pooler), hidden_states (L + 1) x [B, T, H], attentions L x [B, N, T, K],
+        cross_attentions L x [B, N, T, S].
+
+        Raises:
+            ValueError: a head_mask of another shape than [N] or [L, N].
         """
         batch, length = (input_ids if input_ids is not None else inputs_embeds).shape[:2]
         if token_type_ids is None:
@@ -115,7 +98,7 @@ class FlaxBertModule(nn.Module):
         last, all_hidden, all_self, all_cross = self.encoder(
             hidden_states,
             attention_mask,
-            full_head_mask(head_mask, self.config),
+            masks.head_mask(head_mask, self.config),
             encoder_hidden_states,
             encoder_attention_mask,
             init_cache=init_cache,
@@ -142,3 +125,31 @@ class FlaxBertModel(FlaxBertPreTrainedModel):
 
     module_class: ClassVar[type[nn.Module]] = FlaxBertModule
     head_name: ClassVar[str] = "BertModel"
+
+
+class FlaxBertHeadModule(BertModuleBase):
+    """The fields every head module shares, and how it builds its `bert` (with the pooler when its head
+    uses one, `bert_common.heads`)."""
+
+    gradient_checkpointing: bool = False
+    scan_layers: bool = False
+
+    head_name: ClassVar[str] = "BertModel"
+
+    def _bert(self) -> FlaxBertModule:
+        return FlaxBertModule(
+            **self.fields,
+            add_pooling_layer=get_head(self.head_name).pooler,
+            gradient_checkpointing=self.gradient_checkpointing,
+            scan_layers=self.scan_layers,
+        )
+
+    def _shared_embedding(self) -> jax.Array | None:
+        """The word-embedding table [V, H] a tied decoder scores with; None when untied."""
+        if not self.config.tie_word_embeddings:
+            return None
+        return self.bert.variables["params"]["embeddings"]["word_embeddings"]["embedding"]
+
+    def _classifier_dropout(self) -> nn.Dropout:
+        rate = self.config.classifier_dropout
+        return nn.Dropout(rate=self.config.hidden_dropout_prob if rate is None else rate)

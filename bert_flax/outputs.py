@@ -1,5 +1,7 @@
-"""The shared output classes (bert_common.outputs), registered as JAX pytrees so they pass through
-`jax.jit`, `jax.grad` and `jax.tree_util`.
+"""The shared output classes (bert_common.outputs, and bert_common.generation.GenerateOutput), registered as
+JAX pytrees so they pass through `jax.jit`, `jax.grad` and `jax.tree_util`.
+
+Framework-only: JAX needs its own registration of every class a jitted function returns.
 
 Fields left as None stay None (static structure); tuples of hidden states or attentions are subtrees.
 """
@@ -10,6 +12,7 @@ import contextlib
 
 import jax
 
+from bert_common.generation import GenerateOutput
 from bert_common.outputs import OUTPUT_CLASSES, ModelOutput
 
 
@@ -20,5 +23,5 @@ def register_output_class(cls: type[ModelOutput]) -> type[ModelOutput]:
     return cls
 
 
-for _cls in OUTPUT_CLASSES:
+for _cls in (*OUTPUT_CLASSES, GenerateOutput):
     register_output_class(_cls)

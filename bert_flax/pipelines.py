@@ -2,9 +2,9 @@
 
 Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
 twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
-(used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`). The model runs op by op
-(no jit): pipeline batches change shape from call to call, and compiling each shape costs more than it
-saves at this size. Matmuls run at "highest" precision, the numerics contract of the twins.
+(used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`). The wrapper compiles its
+forward pass once per batch shape (its own `jax.jit`). Matmuls run at "highest" precision, the numerics
+contract of the twins.
 """
 
 from __future__ import annotations
@@ -17,17 +17,25 @@ import numpy as np
 
 from bert_common.config import BertConfig
 from bert_common.pipelines import Pipeline, build_pipeline
+from bert_flax.pretrained import FlaxBertPreTrainedModel
+from bert_flax.registry import MODEL_CLASSES
 
 
-def load_model(head: str, source: str, **kwargs: Any) -> tuple[Any, BertConfig, dict[str, list]]:
-    """(Flax wrapper, its config, loading info) for the head named `head`."""
-    from bert_flax import MODEL_CLASSES
+def load_model(
+    head: str, source: str, **kwargs: Any
+) -> tuple[FlaxBertPreTrainedModel, BertConfig, dict[str, list]]:
+    """(Flax wrapper, its config, loading info) for the head named `head` (a bert_common.heads name).
 
+    Raises:
+        KeyError: an unknown head. Otherwise as FlaxBertPreTrainedModel.from_pretrained.
+    """
     model, info = MODEL_CLASSES[head].from_pretrained(source, output_loading_info=True, **kwargs)
     return model, model.config, info
 
 
-def run_numpy(model: Any, arrays: Mapping[str, np.ndarray], **forward: Any) -> dict[str, Any]:
+def run_numpy(
+    model: FlaxBertPreTrainedModel, arrays: Mapping[str, np.ndarray], **forward: Any
+) -> dict[str, Any]:
     """Run `model` (train=False) on numpy inputs; outputs come back as numpy arrays (float32 for floating
     outputs), tuples of arrays as tuples."""
     with jax.default_matmul_precision("highest"):
@@ -57,10 +65,12 @@ def pipeline(
     model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_flax wrapper.
     device: a jax.Device to run on (e.g. jax.devices("gpu")[0]); default: JAX's default device.
     kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
-    """
-    from bert_flax.pretrained import FlaxBertPreTrainedModel
 
-    def load(head: str, source: str):
+    Raises:
+        ValueError: an unknown task, or a model whose head cannot serve it (bert_common.pipelines).
+    """
+
+    def load(head: str, source: str) -> tuple[FlaxBertPreTrainedModel, BertConfig, list]:
         loaded, config, info = load_model(head, source)
         return loaded, config, info["missing_keys"]
 

@@ -5,15 +5,17 @@ A wrapper is called like Transformers' Flax models,
     out = model(input_ids, attention_mask, params=None, dropout_rng=None, train=False)
     jax.jit(lambda p, ids: model(ids, params=p).logits)
 
-and returns the shared output classes (registered as pytrees, so they pass through jit). Labels are
-accepted where the other twins accept them and give `loss`. Loading and saving live in
-bert_flax/loading.py, generation in bert_flax/generation.py, training in bert_flax/training.py; this class
-only builds the module, owns the parameters and runs the network.
+and returns the shared output classes (registered as pytrees by bert_flax.outputs, so they pass through
+jit). Labels are accepted where the other twins accept them and give `loss`; the head table
+(`bert_common.heads`) says which labels a head takes and which function of bert_flax.losses scores them.
+Inputs are checked in bert_flax.inputs, the decoding cache lives in bert_flax.cache, loading and saving in
+bert_flax.loading; this class builds the module, owns the parameters and runs the network.
 
 Construction never has to materialize random weights: `params_shape_tree` comes from `jax.eval_shape`,
 and `_do_init=False` leaves `params` unset (from_pretrained fills it from the checkpoint).
 
-Shape legend: B = batch, T = sequence length, M = cache length.
+Shape legend: B batch, C choices, T new positions, K key positions (the cache size when decoding),
+S encoder length, H hidden size, N attention heads, L layers.
 """
 
 from __future__ import annotations
@@ -21,24 +23,28 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
+from flax.typing import Dtype, PrecisionLike
+from jax.typing import ArrayLike
 
+import bert_flax.outputs  # noqa: F401  (registers the output classes as pytrees)
 from bert_common.config import BertConfig
-from bert_common.heads import HEADS, Head
-from bert_common.outputs import ModelOutput
-from bert_flax.inputs import check_label_ids, is_concrete, prepare_inputs
-from conversion.flax import flatten_tree, unflatten_tree
+from bert_common.heads import Head, get_head
+from bert_common.outputs import ModelOutput, finish_output, resolve_output_flags
+from bert_flax import cache, loading, losses
+from bert_flax.initialization import check_params, dummy_inputs, fill_params, random_params
+from bert_flax.inputs import check_head_labels, check_inputs
 
-LABEL_ARGUMENTS = ("labels", "next_sentence_label", "start_positions", "end_positions")
+Params = dict[str, Any]
 
 
 class FlaxBertPreTrainedModel:
-    """Base of the FlaxBert* wrappers.
+    """Base of the FlaxBert* wrappers; a subclass names its linen `module_class` and its `head_name`.
 
     config: the BertConfig. input_shape: shape of the dummy input used to build parameters
     ((1, 1), or (1, 1, 1) for multiple choice). seed: PRNG seed of the random initialization.
@@ -47,23 +53,23 @@ class FlaxBertPreTrainedModel:
     gradient_checkpointing: rematerialize layer activations in the backward pass (nn.remat).
     scan_layers: run the layers with nn.scan; params then hold `encoder/layer/scanned` (see conversion.flax).
     module_kwargs: extra module fields (FlaxBertModel: add_pooling_layer).
+
+    Raises:
+        TypeError: config is not a BertConfig.
+        ValueError: an input_shape of the wrong rank for the head.
     """
 
     module_class: ClassVar[type[nn.Module]]
     head_name: ClassVar[str] = "BertModel"
-    # Label arguments this head accepts (a subset of LABEL_ARGUMENTS).
-    label_names: ClassVar[tuple[str, ...]] = ()
-    # Rank of input_ids: 2 ([B, T]) or 3 for multiple choice ([B, C, T]).
-    input_rank: ClassVar[int] = 2
 
     def __init__(
         self,
         config: BertConfig,
         input_shape: tuple[int, ...] | None = None,
         seed: int = 0,
-        dtype: Any = jnp.float32,
-        param_dtype: Any = jnp.float32,
-        precision: Any = None,
+        dtype: Dtype = jnp.float32,
+        param_dtype: Dtype = jnp.float32,
+        precision: PrecisionLike = None,
         _do_init: bool = True,
         gradient_checkpointing: bool = False,
         scan_layers: bool = False,
@@ -71,11 +77,12 @@ class FlaxBertPreTrainedModel:
     ) -> None:
         if not isinstance(config, BertConfig):
             raise TypeError(f"config must be a BertConfig, got {type(config).__name__}")
+        rank = self.head.input_rank
         if input_shape is None:
-            input_shape = (1,) * self.input_rank
-        if len(input_shape) != self.input_rank:
+            input_shape = (1,) * rank
+        if len(input_shape) != rank:
             raise ValueError(
-                f"input_shape must have {self.input_rank} entries for {type(self).__name__}, got {input_shape}"
+                f"input_shape must have {rank} entries for {type(self).__name__}, got {input_shape}"
             )
         # config
         self.config = config
@@ -98,7 +105,8 @@ class FlaxBertPreTrainedModel:
 
     @property
     def head(self) -> Head:
-        return HEADS[self.head_name]
+        """The row of the head table for this class (labels, loss, input rank, ...)."""
+        return get_head(self.head_name)
 
     def _build_module(self) -> None:
         self.module = self.module_class(
@@ -137,50 +145,33 @@ class FlaxBertPreTrainedModel:
 
     def dummy_inputs(self, input_shape: tuple[int, ...]) -> dict[str, jax.Array]:
         """The inputs that trace every parameter of the module (cross-attention included)."""
-        inputs = dict(
-            input_ids=jnp.zeros(input_shape, dtype=jnp.int32),
-            attention_mask=jnp.ones(input_shape, dtype=jnp.int32),
-        )
-        if (
-            self.config.add_cross_attention and self.input_rank != 3
-        ):  # multiple choice takes no encoder states
-            inputs["encoder_hidden_states"] = jnp.zeros(
-                (input_shape[0], 1, self.config.hidden_size), self.dtype
-            )
-            inputs["encoder_attention_mask"] = jnp.ones((input_shape[0], 1), dtype=jnp.int32)
-        return inputs
+        encoder = self.config.add_cross_attention and self.head.input_rank != 3  # multiple choice: none
+        return dummy_inputs(input_shape, self.config.hidden_size if encoder else None, self.dtype)
 
-    def _random_params(self, rng: jax.Array, input_shape: tuple[int, ...]) -> dict[str, Any]:
-        """Freshly drawn parameters; `lazy_init` traces the dummy forward pass abstractly and computes
-        only the initializers, never the network itself."""
-        params_rng, dropout_rng = jax.random.split(rng)
-        inputs = {
-            k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in self.dummy_inputs(input_shape).items()
-        }
-        variables = self.module.lazy_init({"params": params_rng, "dropout": dropout_rng}, **inputs)
-        return dict(variables["params"])
+    def _random_params(self, rng: jax.Array, input_shape: tuple[int, ...]) -> Params:
+        return random_params(self.module, rng, self.dummy_inputs(input_shape))
 
     def init_weights(
         self,
         rng: jax.Array,
         input_shape: tuple[int, ...] | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Random parameters; with `params`, only the entries missing from `params` are drawn."""
-        # Eager on purpose: the primitives compile once per process and are reused by every model, where
-        # a jitted init would compile the whole (PRNG-heavy) program again for each new config.
+    ) -> Params:
+        """Random parameters; with `params`, only the entries missing from `params` are drawn.
+
+        Raises:
+            ValueError: `params` holds paths the model does not have.
+        """
         random = self._random_params(rng, tuple(input_shape or self.input_shape))
-        if params is None:
-            return random
-        flat_random, flat = flatten_tree(random), flatten_tree(params)
-        unknown = sorted(set(flat) - set(flat_random))
-        if unknown:
-            raise ValueError(f"params hold entries the model does not have: {unknown}")
-        return unflatten_tree({path: flat.get(path, value) for path, value in flat_random.items()})
+        return random if params is None else fill_params(random, params)
 
     @property
-    def params(self) -> dict[str, Any]:
-        """The parameter tree (a nested dict of arrays, paths mirroring the module tree)."""
+    def params(self) -> Params:
+        """The parameter tree (a nested dict of arrays, paths mirroring the module tree).
+
+        Raises:
+            ValueError: the model was built with _do_init=False and no params were set.
+        """
         if self._params is None:
             raise ValueError(
                 f"{type(self).__name__} was created with _do_init=False and holds no parameters: pass params= to "
@@ -192,60 +183,40 @@ class FlaxBertPreTrainedModel:
     def params(self, params: Mapping[str, Any]) -> None:
         self._params = self.check_params(params)
 
-    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """`params` as a dict after checking its paths and shapes against `params_shape_tree`."""
-        if not isinstance(params, Mapping):
-            raise TypeError(f"params must be a nested dict of arrays, got {type(params).__name__}")
-        want, got = flatten_tree(self.params_shape_tree), flatten_tree(params)
-        missing, unknown = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-        bad = [
-            f"{p}: {tuple(got[p].shape)} vs {tuple(want[p].shape)}"
-            for p in want
-            if p in got and tuple(got[p].shape) != tuple(want[p].shape)
-        ]
-        if missing or unknown or bad:
-            raise ValueError(
-                f"params do not fit {type(self).__name__}: missing {missing}, unexpected {unknown}, wrong shapes {bad}"
-            )
-        return dict(params)
+    def check_params(self, params: Mapping[str, Any]) -> Params:
+        """`params` as a dict after checking its paths and shapes against `params_shape_tree`.
 
-    # ------------------------------------------------------------------ cache
+        Raises:
+            TypeError: not a mapping. ValueError: missing, unexpected or misshapen entries.
+        """
+        return check_params(self.params_shape_tree, params, type(self).__name__)
 
-    def init_cache(self, batch_size: int, max_length: int) -> dict[str, Any]:
+    def init_cache(self, batch_size: int, max_length: int) -> Params:
         """An empty decoding cache for `batch_size` sequences of up to `max_length` tokens (decoders only).
 
         Pass it as `past_key_values` with an attention_mask of shape [batch_size, max_length]; each call
-        returns the updated cache in `past_key_values`.
+        returns the updated cache in `past_key_values`. See bert_flax.cache.init_cache for the errors.
         """
-        if not self.config.is_decoder:
-            raise ValueError("init_cache needs a decoder: the config has is_decoder=False")
-        for name, value in (("batch_size", batch_size), ("max_length", max_length)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if max_length > self.config.max_position_embeddings:
-            raise ValueError(
-                f"max_length={max_length} exceeds max_position_embeddings={self.config.max_position_embeddings}"
-            )
-        inputs = self.dummy_inputs((batch_size, max_length))
-        shapes = jax.eval_shape(lambda: self.module.init(jax.random.key(0), **inputs, init_cache=True))
-        return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), dict(shapes["cache"]))
+        return cache.init_cache(self, batch_size, max_length)
 
     # ---------------------------------------------------------------- forward
 
-    def compute_loss(self, outputs: ModelOutput, labels: dict[str, jax.Array]) -> jax.Array | None:
-        """The head's loss from its outputs and the label arguments given (None: no loss)."""
-        return None
-
-    def label_classes(self, name: str, inputs: dict[str, Any]) -> int | None:
-        """Number of classes integer labels called `name` range over (for eager value checks)."""
-        return None
+    def _loss(self, outputs: ModelOutput, labels: Mapping[str, jax.Array]) -> jax.Array | None:
+        """The head's loss (`bert_flax.losses.<head.loss_function>`) from its score fields and labels;
+        None unless every label of the head is given (e.g. pretraining needs both label sets)."""
+        head = self.head
+        if head.loss_function is None or any(name not in labels for name in head.labels):
+            return None
+        scores = [getattr(outputs, name) for name in _score_fields(head.output)]
+        extra = (self.config,) if head.loss == "sequence_classification" else ()  # reads problem_type
+        return getattr(losses, head.loss_function)(*scores, *(labels[n] for n in head.labels), *extra)
 
     def _forward(
         self,
         params: Mapping[str, Any],
-        cache: Mapping[str, Any] | None,
-        inputs: dict[str, Any],
-        labels: dict[str, Any],
+        past_key_values: Mapping[str, Any] | None,
+        inputs: dict[str, jax.Array | None],
+        labels: dict[str, jax.Array],
         dropout_rng: jax.Array | None,
         *,
         train: bool,
@@ -253,8 +224,8 @@ class FlaxBertPreTrainedModel:
         output_hidden_states: bool,
     ) -> ModelOutput:
         variables = {"params": params}
-        if cache is not None:
-            variables["cache"] = cache
+        if past_key_values is not None:
+            variables["cache"] = past_key_values
         rngs = {"dropout": dropout_rng} if train else {}
         kwargs = dict(
             **inputs,
@@ -262,23 +233,22 @@ class FlaxBertPreTrainedModel:
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
-        if cache is not None:
+        if past_key_values is not None:
             outputs, mutated = self.module.apply(variables, **kwargs, rngs=rngs, mutable=["cache"])
             outputs = dataclasses.replace(outputs, past_key_values=dict(mutated["cache"]))
         else:
             outputs = self.module.apply(variables, **kwargs, rngs=rngs)
-        given = {k: v for k, v in labels.items() if v is not None}
-        if given:
-            outputs = dataclasses.replace(outputs, loss=self.compute_loss(outputs, given))
+        if labels:
+            outputs = dataclasses.replace(outputs, loss=self._loss(outputs, labels))
         return outputs
 
     def __call__(
         self,
-        input_ids: Any = None,
-        attention_mask: Any = None,
-        token_type_ids: Any = None,
-        position_ids: Any = None,
-        head_mask: Any = None,
+        input_ids: ArrayLike | None = None,
+        attention_mask: ArrayLike | None = None,
+        token_type_ids: ArrayLike | None = None,
+        position_ids: ArrayLike | None = None,
+        head_mask: ArrayLike | None = None,
         *,
         params: Mapping[str, Any] | None = None,
         dropout_rng: jax.Array | None = None,
@@ -286,50 +256,48 @@ class FlaxBertPreTrainedModel:
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-        inputs_embeds: Any = None,
-        encoder_hidden_states: Any = None,
-        encoder_attention_mask: Any = None,
+        inputs_embeds: ArrayLike | None = None,
+        encoder_hidden_states: ArrayLike | None = None,
+        encoder_attention_mask: ArrayLike | None = None,
         past_key_values: Mapping[str, Any] | None = None,
-        labels: Any = None,
-        next_sentence_label: Any = None,
-        start_positions: Any = None,
-        end_positions: Any = None,
-    ) -> ModelOutput | tuple:
-        """Run the model.
+        labels: ArrayLike | None = None,
+        next_sentence_label: ArrayLike | None = None,
+        start_positions: ArrayLike | None = None,
+        end_positions: ArrayLike | None = None,
+    ) -> ModelOutput | tuple[Any, ...]:
+        """Run the model; numpy or jax arrays (or lists) in, jax arrays out.
 
-        input_ids: [B, T] token ids ([B, C, T] for multiple choice), or inputs_embeds [B, T, H].
-        attention_mask: 1 = token, 0 = padding; with past_key_values it covers the whole cache, [B, M].
-        token_type_ids, position_ids: [B, T]; head_mask: [N] or [L, N].
+        input_ids: [B, T] int token ids ([B, C, T] for multiple choice), or inputs_embeds [B, T, H] floats.
+        attention_mask: 0/1 [B, T] (or per query [B, T, T]), 1 = token, 0 = padding; with
+            past_key_values it covers the whole cache, [B, K]. Default: every position.
+        token_type_ids, position_ids: [B, T] ints (default 0, and positions after those in the cache).
+        head_mask: [N] or [L, N] multipliers of the attention heads.
         params: parameters to use instead of `self.params` (what jit/grad differentiate).
-        dropout_rng: PRNG key for dropout, required when train=True.
+        dropout_rng: PRNG key for dropout, required when train=True (default False: no dropout).
         encoder_hidden_states [B, S, H], encoder_attention_mask [B, S]: cross-attention inputs (decoders).
         past_key_values: a cache from `init_cache` or a previous call (decoders); the updated cache is
-        returned in `past_key_values`.
-        labels, next_sentence_label, start_positions, end_positions: as in the PyTorch twin, per head.
-        output_attentions / output_hidden_states / return_dict: default to the config's values.
+            returned in `past_key_values`.
+        labels, next_sentence_label, start_positions, end_positions: the head's label arguments
+            (bert_common.heads; next_sentence_label is also NSP's alias of labels); they give `loss`.
+        output_attentions / output_hidden_states / return_dict: default to the config's values;
+            return_dict=False gives the tuple of the fields that are set, loss first.
+
+        Returns the head's output class (float32 fields for an fp32 model), or its tuple.
+
+        Raises:
+            TypeError: a label argument the head does not take; an argument of the wrong type or dtype;
+                train not a bool.
+            ValueError: inputs the shared rules refuse (bert_flax.inputs); train=True without
+                dropout_rng; past_key_values for a model that is not a decoder, or that does not fit.
         """
-        label_values = dict(
-            labels=labels,
-            next_sentence_label=next_sentence_label,
-            start_positions=start_positions,
-            end_positions=end_positions,
-        )
-        for name, value in label_values.items():
-            if value is not None and name not in self.label_names:
-                accepted = ", ".join(self.label_names) or "no labels"
-                raise TypeError(f"{type(self).__name__} got {name}, but it accepts {accepted}")
         if not isinstance(train, bool):
             raise TypeError(f"train must be a bool, got {train!r}")
         if train and dropout_rng is None:
             raise ValueError("train=True applies dropout and needs dropout_rng (a jax.random key)")
-        cache_shape = cache_start = None
-        if past_key_values is not None:
-            if not self.config.is_decoder:
-                raise ValueError("past_key_values given, but the config has is_decoder=False")
-            cache_shape, cache_start = _cache_geometry(past_key_values)
-        inputs = prepare_inputs(
+        geometry = None if past_key_values is None else cache.cache_geometry(past_key_values, self.config)
+        rank = self.head.input_rank
+        inputs, shape = check_inputs(
             self.config,
-            rank=self.input_rank,
             input_ids=input_ids,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
@@ -338,65 +306,63 @@ class FlaxBertPreTrainedModel:
             inputs_embeds=inputs_embeds,
             encoder_hidden_states=encoder_hidden_states,
             encoder_attention_mask=encoder_attention_mask,
-            cache_shape=cache_shape,
-            cache_offset=cache_start,
+            cache=geometry,
+            rank=rank,
         )
-        if self.input_rank == 3:  # the multiple-choice module takes no cross-attention inputs
+        if rank == 3:  # the multiple-choice module takes no cross-attention inputs
             inputs.pop("encoder_hidden_states")
             inputs.pop("encoder_attention_mask")
-        labels_in = {}
-        for name, value in label_values.items():
-            if value is None:
-                labels_in[name] = None
-                continue
-            value = (
-                jnp.asarray(value)
-                if isinstance(value, (list, tuple, np.ndarray, np.generic, int, float))
-                else value
-            )
-            classes = self.label_classes(name, inputs)
-            if classes is not None:
-                check_label_ids(name, value, classes)
-            labels_in[name] = value
+        label_arrays = check_head_labels(
+            self.head_name,
+            self.config,
+            dict(
+                labels=labels,
+                next_sentence_label=next_sentence_label,
+                start_positions=start_positions,
+                end_positions=end_positions,
+            ),
+            num_choices=shape.batch_shape[1] if rank == 3 else None,
+        )
+        flags = resolve_output_flags(
+            self.config,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=return_dict,
+        )
         outputs = self._jit_forward(
             self.params if params is None else params,
             past_key_values,
             inputs,
-            labels_in,
+            label_arrays,
             dropout_rng,
             train=train,
-            output_attentions=self.config.output_attentions
-            if output_attentions is None
-            else bool(output_attentions),
-            output_hidden_states=self.config.output_hidden_states
-            if output_hidden_states is None
-            else bool(output_hidden_states),
+            output_attentions=flags.output_attentions,
+            output_hidden_states=flags.output_hidden_states,
         )
-        return_dict = self.config.return_dict if return_dict is None else return_dict
-        return outputs if return_dict else outputs.to_tuple()
+        return finish_output(outputs, flags.return_dict, self.config)
 
     # ------------------------------------------------------- loading / saving
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike[str], **kwargs: Any) -> Any:
-        """Load a directory or hub id holding config.json + model.safetensors (any twin's or Transformers').
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str], **kwargs: Any
+    ) -> FlaxBertPreTrainedModel | tuple[Any, ...]:
+        """Load a directory or hub id holding config.json + weights (any twin's, or Transformers').
 
-        See bert_flax.loading.from_pretrained for the arguments.
+        Returns the model; `(model, params)` with `_do_init=False`; plus the loading-info dict with
+        `output_loading_info=True`. See bert_flax.loading.from_pretrained for the arguments and errors.
         """
-        from bert_flax.loading import from_pretrained
-
-        return from_pretrained(cls, pretrained_model_name_or_path, **kwargs)
+        return loading.from_pretrained(cls, pretrained_model_name_or_path, **kwargs)
 
     def save_pretrained(
         self,
         save_directory: str | os.PathLike[str],
         params: Mapping[str, Any] | None = None,
         max_shard_size: int | str = "5GB",
-    ) -> list:
-        """Write config.json and the canonical model.safetensors (loadable by every twin and Transformers)."""
-        from bert_flax.loading import save_pretrained
-
-        return save_pretrained(self, save_directory, params=params, max_shard_size=max_shard_size)
+    ) -> list[Path]:
+        """Write config.json and the canonical model.safetensors (loadable by every twin and Transformers);
+        returns the files written. See bert_flax.loading.save_pretrained."""
+        return loading.save_pretrained(self, save_directory, params=params, max_shard_size=max_shard_size)
 
     def __repr__(self) -> str:
         return (
@@ -406,18 +372,10 @@ class FlaxBertPreTrainedModel:
         )
 
 
-def _cache_geometry(cache: Mapping[str, Any]) -> tuple[tuple[int, int], int | None]:
-    """((B, M), positions already filled or None when not concrete) of a decoding cache."""
-    if not isinstance(cache, Mapping):
-        raise TypeError(f"past_key_values must be the cache dict from init_cache, got {type(cache).__name__}")
-    flat = flatten_tree(cache)
-    keys = [v for p, v in flat.items() if p.endswith("cached_key")]
-    index = [v for p, v in flat.items() if p.endswith("cache_index")]
-    if not keys or not index:
-        raise ValueError(
-            "past_key_values is not a decoding cache (no cached_key/cache_index); build it with init_cache"
-        )
-    shape = tuple(keys[0].shape)[-4:-2]  # [..., B, M, N, D]
-    first = index[0]
-    start = int(np.reshape(np.asarray(first), (-1,))[0]) if is_concrete(first) else None
-    return (int(shape[0]), int(shape[1])), start
+# Output fields that are not scores: what remains of each output class are the loss's inputs, in order.
+_NOT_SCORES = ("loss", "past_key_values", "hidden_states", "attentions", "cross_attentions")
+
+
+def _score_fields(output: type[ModelOutput]) -> tuple[str, ...]:
+    """E.g. ("logits",), ("prediction_logits", "seq_relationship_logits"), ("start_logits", "end_logits")."""
+    return tuple(name for name in output.field_names() if name not in _NOT_SCORES)

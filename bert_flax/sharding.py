@@ -7,6 +7,8 @@
 
 `jax.jit` reads the shardings of its inputs and compiles one SPMD program (gradients are all-reduced by
 XLA), so the forward pass and `bert_flax.training.make_train_step` need no change to run sharded.
+
+Shape legend: B batch (split over the devices of the mesh).
 """
 
 from __future__ import annotations

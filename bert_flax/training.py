@@ -15,6 +15,8 @@ same step trains every head: pass the label arguments the head accepts in the ba
 `fold_in(dropout_rng, state.step)`, so one key gives a fresh, reproducible mask every step. Under a
 `jax.sharding.Mesh` with the batch sharded on its first axis (bert_flax.sharding) the same step runs
 data-parallel.
+
+Shape legend: B batch, Y labels (num_labels).
 """
 
 from __future__ import annotations
@@ -25,17 +27,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
+from flax import traverse_util
 from flax.training import train_state
-
-from conversion.flax import flatten_tree, unflatten_tree
 
 TrainState = train_state.TrainState
 
 
 def decay_mask(params: Mapping[str, Any]) -> dict[str, Any]:
     """True for the weights that get weight decay: every leaf except biases and LayerNorm scales."""
-    flat = flatten_tree(params)
-    return unflatten_tree({path: not (path.endswith("/bias") or "/LayerNorm/" in path) for path in flat})
+    flat = traverse_util.flatten_dict(dict(params), sep="/")
+    return traverse_util.unflatten_dict(
+        {path: not (path.endswith("/bias") or "/LayerNorm/" in path) for path in flat}, sep="/"
+    )
 
 
 def adamw(
@@ -89,7 +92,7 @@ def make_train_step(
         out = model(**batch, params=params, dropout_rng=rng, train=True)
         if out.loss is None:
             raise ValueError(
-                f"{type(model).__name__} returned no loss: the batch needs its labels ({model.label_names})"
+                f"{type(model).__name__} returned no loss: the batch needs its labels {list(model.head.labels)}"
             )
         return out.loss
 
@@ -113,5 +116,5 @@ def make_eval_step(model: Any) -> Callable[[Any, Mapping[str, Any]], Any]:
 
 
 def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Fraction of rows whose argmax over the last axis equals the label. logits [B, K], labels [B]."""
+    """Fraction of rows whose argmax over the last axis equals the label. logits [B, Y], labels [B]."""
     return jnp.mean((jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32))

@@ -11,16 +11,23 @@ carry a leading layer axis `[L, ...]`. `scan_layers` and `unscan_layers` convert
 canonical (on-disk) form is always the unscanned one.
 
 Leaves may be numpy arrays, jax arrays or `jax.ShapeDtypeStruct`s (abstract shapes from `jax.eval_shape`);
-jax is imported only when a function meets a jax leaf.
+jax is imported only when a function meets a jax leaf (or places weights in a model).
+
+The module is the Flax `WeightAdapter` of `conversion.loading` (`expected_shapes`, `assign`,
+`to_canonical` at module level) for a model that holds its parameters (`model.params`); `ParamsAdapter`
+is the same for a parameter tree held outside the model, Flax's functional style
+(`from_pretrained(..., _do_init=False)` returns it, `save_pretrained(params=...)` writes it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
+from conversion.canonical import LoadReport
 from conversion.names import UnmappedNameError, from_format, to_format
 
 SEP = "/"
@@ -206,3 +213,89 @@ def unscan_layers(params: Mapping[str, Any]) -> dict[str, Any]:
         return {str(i): unflatten_tree({p: _take(v, i) for p, v in flat.items()}) for i in range(num_layers)}
 
     return _map_layer_collections(params, split)
+
+
+# ------------------------------------------------------------------ the adapter
+
+
+class FlaxModel(Protocol):
+    """What the adapter needs of a bert_flax wrapper (FlaxBertPreTrainedModel)."""
+
+    params_shape_tree: Mapping[str, Any]
+    param_dtype: Any
+    scan_layers: bool
+    key: Any
+    input_shape: tuple[int, ...]
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+    @params.setter
+    def params(self, params: Mapping[str, Any]) -> None: ...
+
+    def init_weights(self, rng: Any, input_shape: tuple[int, ...] | None = None) -> dict[str, Any]: ...
+
+
+def expected_shapes(model: FlaxModel) -> dict[str, tuple[int, ...]]:
+    """Canonical name -> shape of every weight the model owns, read off its abstract parameter tree."""
+    return canonical_shapes(model.params_shape_tree)
+
+
+def to_params(model: FlaxModel, weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The Flax parameter tree of the fitted canonical `weights`: cast to `model.param_dtype`, placed and
+    transposed by the name table, scanned when the model scans its layers. Weights absent from `weights`
+    stay absent."""
+    import jax.numpy as jnp
+
+    params = canonical_to_flax(
+        {name: jnp.asarray(value, dtype=model.param_dtype) for name, value in weights.items()}
+    )
+    return scan_layers(params) if model.scan_layers else params
+
+
+def assign(model: FlaxModel, weights: Mapping[str, np.ndarray], report: LoadReport) -> None:
+    """Set `model.params` from the fitted canonical `weights`; the weights the checkpoint lacks (missing,
+    or mismatched and ignored, as `report` lists them) are drawn from the model's initializers."""
+    weights = dict(weights)
+    to_init = [name for name in expected_shapes(model) if name not in weights]
+    if to_init:
+        random = flax_to_canonical(model.init_weights(model.key, model.input_shape))
+        weights.update({name: random[name] for name in to_init})
+    model.params = to_params(model, weights)
+
+
+def params_to_canonical(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Canonical name -> numpy array of a Flax parameter tree (unscanned first); bfloat16, which
+    safetensors' numpy API cannot hold, becomes float32 (exactly)."""
+    out = {}
+    for name, value in flax_to_canonical(params).items():
+        array = np.asarray(value)
+        out[name] = array.astype(np.float32) if array.dtype.name == "bfloat16" else array
+    return out
+
+
+def to_canonical(model: FlaxModel) -> dict[str, np.ndarray]:
+    """The model's parameters as canonical numpy arrays, for saving (see params_to_canonical)."""
+    return params_to_canonical(model.params)
+
+
+@dataclass
+class ParamsAdapter:
+    """The adapter for a parameter tree held outside the model.
+
+    `assign` keeps the tree in `params` (missing weights left out, nothing drawn) instead of setting
+    `model.params`; `to_canonical` reads `params`.
+    """
+
+    params: dict[str, Any] | None = None
+
+    def expected_shapes(self, model: FlaxModel) -> dict[str, tuple[int, ...]]:
+        return expected_shapes(model)
+
+    def assign(self, model: FlaxModel, weights: Mapping[str, np.ndarray], report: LoadReport) -> None:
+        self.params = to_params(model, weights)
+
+    def to_canonical(self, model: FlaxModel) -> dict[str, np.ndarray]:
+        if self.params is None:
+            raise ValueError("ParamsAdapter holds no params to save")
+        return params_to_canonical(self.params)

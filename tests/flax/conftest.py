@@ -1,9 +1,14 @@
-"""Fixtures of the Flax twin's tests: the device matrix and pinned matmul precision."""
+"""Fixtures of the Flax twin's tests: the device matrix, pinned matmul precision, cached reference models."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import pytest
+
+from bert_flax import model_class
+from tests.helpers import load_reference_case
 
 
 def _gpus() -> list:
@@ -41,3 +46,18 @@ def _highest_precision():
     jax.config.update("jax_default_matmul_precision", "highest")
     yield
     jax.config.update("jax_default_matmul_precision", saved)
+
+
+@functools.cache
+def _load_case(name: str, scan_layers: bool = False):
+    ref = load_reference_case(name)
+    return model_class(ref.model_class).from_pretrained(
+        ref.directory, scan_layers=scan_layers, output_loading_info=True
+    )
+
+
+@pytest.fixture(scope="session")
+def case_model():
+    """`case_model(name, scan_layers=False) -> (wrapper, loading info)` of a reference case, loaded once
+    per session (its compiled programs too)."""
+    return _load_case

@@ -10,9 +10,10 @@ import jax
 import numpy as np
 import pytest
 
-from bert_flax import FlaxBertForCausalLM, FlaxBertModel
-from tests.flax.utils import case, case_model, tiny
-from tests.helpers import ATOL, max_abs_diff
+from bert_common.generation import GenerateOutput
+from bert_flax import FlaxBertForCausalLM, FlaxBertModel, generate
+from tests.common.head_spec import tiny
+from tests.helpers import ATOL, load_reference_case, max_abs_diff
 
 CASE = "BertLMHeadModel-cross"
 
@@ -30,8 +31,8 @@ def decoder():
     return FlaxBertForCausalLM(tiny(is_decoder=True, pad_token_id=0), seed=5)
 
 
-def test_prefix_with_cache_matches_reference(device):
-    ref = case(CASE)
+def test_prefix_with_cache_matches_reference(device, case_model):
+    ref = load_reference_case(CASE)
     model, _ = case_model(CASE)
     ids = ref.inputs["input_ids"]
     batch, length = ids.shape
@@ -47,10 +48,10 @@ def test_prefix_with_cache_matches_reference(device):
 
 
 @pytest.mark.parametrize("scanned", [False, True], ids=["unrolled", "scanned"])
-def test_incremental_decoding_matches_reference_full_pass(scanned, device):
+def test_incremental_decoding_matches_reference_full_pass(scanned, device, case_model):
     """Prefix of T-2 tokens into the cache, then the last two one at a time: logits, self- and
     cross-attention rows of each step equal the reference's full-sequence outputs at that position."""
-    ref = case(CASE)
+    ref = load_reference_case(CASE)
     model, _ = case_model(CASE, scan_layers=scanned)
     params = jax.device_put(model.params, device)
     ids, types = ref.inputs["input_ids"], ref.inputs["token_type_ids"]
@@ -137,13 +138,15 @@ def test_cache_errors(decoder):
     with pytest.raises(ValueError, match="max_position_embeddings"):
         model.init_cache(1, 65)
     cache = model.init_cache(2, 6)
-    with pytest.raises(ValueError, match=r"attention_mask must have shape \(2, 6\)"):
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(2, 2\), expected \(2, 6\)"):
         model(np.ones((2, 2), np.int32), np.ones((2, 2), np.int32), past_key_values=cache)
     with pytest.raises(ValueError, match="cache batch"):
         model(np.ones((1, 2), np.int32), past_key_values=cache)
     full = model(np.ones((2, 5), np.int32), past_key_values=cache).past_key_values
-    with pytest.raises(ValueError, match="after 5 cached positions"):
-        model(np.ones((2, 60), np.int32), past_key_values=full)
+    with pytest.raises(ValueError, match=r"sequence of 65 positions \(5 cached \+ 60 new\) is longer"):
+        model(np.ones((2, 60), np.int32), np.ones((2, 6), np.int32), past_key_values=full)
+    with pytest.raises(ValueError, match="the cache holds 5 of 6 positions and has no room for 2 more"):
+        model(np.ones((2, 2), np.int32), past_key_values=full)
 
 
 # ------------------------------------------------------------------------------------ generation
@@ -161,34 +164,35 @@ def _greedy_by_recompute(model, prompt, total, **kwargs) -> np.ndarray:
     return seq
 
 
-def test_greedy_generate_equals_greedy_full_recompute():
-    ref = case(CASE)
+def test_greedy_generate_equals_greedy_full_recompute(case_model):
+    ref = load_reference_case(CASE)
     model, _ = case_model(CASE)
     prompt = ref.inputs["input_ids"][:, :3].astype(np.int32)
-    out = model.generate(prompt, max_length=8, **_cross_inputs(ref))
-    assert out.sequences.shape == (2, 8)
+    out = model.generate(prompt, max_length=8, return_dict_in_generate=True, **_cross_inputs(ref))
+    assert isinstance(out, GenerateOutput) and out.sequences.shape == (2, 8)
     np.testing.assert_array_equal(out.sequences, _greedy_by_recompute(model, prompt, 8, **_cross_inputs(ref)))
+    as_function = generate(model, prompt, max_new_tokens=5, **_cross_inputs(ref))  # the same, as an array
+    np.testing.assert_array_equal(as_function, out.sequences)
 
 
 def test_generate_runs_under_jit_and_sampling_restricts_to_top_k(decoder):
     prompt = np.random.default_rng(2).integers(5, 99, (2, 3)).astype(np.int32)
-    greedy = np.asarray(decoder.generate(prompt, max_new_tokens=5).sequences)
+    greedy = np.asarray(decoder.generate(prompt, max_new_tokens=5))
     np.testing.assert_array_equal(greedy, _greedy_by_recompute(decoder, prompt, 8))
 
-    jitted = jax.jit(lambda p, ids: decoder.generate(ids, params=p, max_new_tokens=5).sequences)
+    jitted = jax.jit(lambda p, ids: decoder.generate(ids, params=p, max_new_tokens=5))
     np.testing.assert_array_equal(jitted(decoder.params, prompt), greedy)
 
-    top1 = decoder.generate(prompt, max_new_tokens=5, do_sample=True, top_k=1, prng_key=jax.random.key(0))
-    np.testing.assert_array_equal(top1.sequences, greedy)
+    top1 = decoder.generate(prompt, max_new_tokens=5, do_sample=True, top_k=1, seed=0)
+    np.testing.assert_array_equal(top1, greedy)
 
-    sample = lambda key: np.asarray(  # noqa: E731
-        decoder.generate(
-            prompt, max_new_tokens=5, do_sample=True, temperature=2.0, top_k=10, prng_key=key
-        ).sequences
+    sample = lambda **key: np.asarray(  # noqa: E731
+        decoder.generate(prompt, max_new_tokens=5, do_sample=True, temperature=2.0, top_k=10, **key)
     )
-    a, b, c = sample(jax.random.key(1)), sample(jax.random.key(1)), sample(jax.random.key(2))
+    a, b, c = sample(seed=1), sample(seed=1), sample(seed=2)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+    np.testing.assert_array_equal(sample(prng_key=jax.random.key(1)), a)  # seed s is jax.random.key(s)
     logits = np.asarray(decoder(a).logits)
     for t in range(3, 8):  # each sampled token is among the 10 best at its step
         top10 = np.argsort(-logits[:, t - 1], axis=-1)[:, :10]
@@ -197,9 +201,9 @@ def test_generate_runs_under_jit_and_sampling_restricts_to_top_k(decoder):
 
 def test_generate_stops_rows_at_eos_and_pads_them(decoder):
     prompt = np.random.default_rng(2).integers(5, 99, (2, 3)).astype(np.int32)
-    greedy = np.asarray(decoder.generate(prompt, max_new_tokens=5).sequences)
+    greedy = np.asarray(decoder.generate(prompt, max_new_tokens=5))
     eos = int(greedy[0, 3])  # row 0's first generated token
-    out = np.asarray(decoder.generate(prompt, max_new_tokens=5, eos_token_id=eos).sequences)
+    out = np.asarray(decoder.generate(prompt, max_new_tokens=5, eos_token_id=eos))
     np.testing.assert_array_equal(out[0, :4], greedy[0, :4])
     assert (out[0, 4:] == 0).all()
     row1_eos = np.flatnonzero(greedy[1, 3:] == eos)
@@ -209,13 +213,21 @@ def test_generate_stops_rows_at_eos_and_pads_them(decoder):
 
 def test_generate_argument_errors(decoder):
     prompt = np.ones((1, 3), np.int32)
-    with pytest.raises(ValueError, match="exactly one of max_length and max_new_tokens"):
-        decoder.generate(prompt)
-    with pytest.raises(ValueError, match="larger than the prompt length"):
+    assert decoder.generate(prompt).shape == (1, 3 + 20)  # neither limit: 20 new tokens
+    assert decoder.generate(prompt, max_length=6, max_new_tokens=2).shape == (1, 5)  # max_new_tokens wins
+    with pytest.raises(ValueError, match="max_length=3 leaves no room after the prompt of 3 tokens"):
         decoder.generate(prompt, max_length=3)
-    with pytest.raises(ValueError, match="top_k"):
-        decoder.generate(prompt, max_new_tokens=2, do_sample=True, top_k=0)
+    with pytest.raises(ValueError, match="longer than max_position_embeddings=64"):
+        decoder.generate(prompt, max_new_tokens=62)
+    with pytest.raises(ValueError, match="top_k must be >= 0"):
+        decoder.generate(prompt, max_new_tokens=2, do_sample=True, top_k=-1)
+    with pytest.raises(ValueError, match="top_p must be in"):
+        decoder.generate(prompt, max_new_tokens=2, do_sample=True, top_p=1.5)
+    with pytest.raises(ValueError, match="seed or prng_key"):
+        decoder.generate(prompt, max_new_tokens=2, seed=1, prng_key=jax.random.key(1))
     with pytest.raises(ValueError, match="input_ids holds 120"):
         decoder.generate(np.array([[120]]), max_new_tokens=2)
+    with pytest.raises(ValueError, match="generate needs a decoder"):
+        generate(FlaxBertModel(tiny(), _do_init=False), prompt)
     with pytest.raises(ValueError, match="is_decoder"):
         FlaxBertModel(tiny(), _do_init=False).init_cache(1, 4)

@@ -11,7 +11,11 @@ import pytest
 
 import bert_flax
 from bert_common.config import BertConfig
+from bert_common.heads import HEADS
+from conversion import flax as flax_adapter
+from conversion.canonical import LoadReport
 from conversion.flax import (
+    ParamsAdapter,
     canonical_shapes,
     canonical_to_flax,
     flatten_tree,
@@ -23,14 +27,15 @@ from conversion.flax import (
 )
 from conversion.formats import read_safetensors
 from conversion.names import UnmappedNameError, to_format
-from tests.flax.utils import case, tiny
-from tests.helpers import reference_case_names
+from conversion.shapes import model_shapes
+from tests.common.head_spec import tiny
+from tests.helpers import load_reference_case, reference_case_names
 
 CASES = reference_case_names()
 
 
 def _transformers_state(name: str) -> dict[str, np.ndarray]:
-    return read_safetensors(case(name).directory)
+    return read_safetensors(load_reference_case(name).directory)
 
 
 def test_paths_and_layouts_follow_the_name_table():
@@ -57,8 +62,8 @@ def test_round_trip_is_exact_and_model_tree_equals_checkpoint_tree(name):
     assert set(back) == set(state)
     for key, value in state.items():
         np.testing.assert_array_equal(back[key], value)
-    model = bert_flax.MODEL_CLASSES[case(name).model_class](
-        BertConfig.from_pretrained(case(name).directory), _do_init=False
+    model = bert_flax.MODEL_CLASSES[load_reference_case(name).model_class](
+        BertConfig.from_pretrained(load_reference_case(name).directory), _do_init=False
     )
     assert canonical_shapes(model.params_shape_tree) == {k: v.shape for k, v in state.items()}
 
@@ -114,3 +119,33 @@ def test_conversion_errors():
         )
     with pytest.raises(ValueError, match="runs through the leaf"):
         unflatten_tree({"a": 1, "a/b": 2})
+
+
+@pytest.mark.parametrize("name", sorted(HEADS))
+def test_adapter_expected_shapes_equal_the_shared_table(name):
+    """conversion.flax.expected_shapes reads the model; conversion.shapes.model_shapes states the same
+    set without a framework (tied decoder excluded)."""
+    config = tiny(is_decoder=name == "BertLMHeadModel", add_cross_attention=name == "BertLMHeadModel")
+    model = bert_flax.model_class(name)(config, _do_init=False)
+    assert flax_adapter.expected_shapes(model) == model_shapes(config, name)
+
+
+def test_adapter_assign_and_to_canonical_round_trip():
+    """The module is the WeightAdapter of conversion.loading: to_canonical then assign reproduces the
+    params exactly (into a scanned model too); ParamsAdapter keeps the tree outside the model."""
+    source = bert_flax.FlaxBertForMaskedLM(tiny(), seed=3)
+    state = flax_adapter.to_canonical(source)
+    assert all(isinstance(v, np.ndarray) for v in state.values())
+    for scan in (False, True):
+        target = bert_flax.FlaxBertForMaskedLM(tiny(), scan_layers=scan, _do_init=False)
+        flax_adapter.assign(target, state, LoadReport())
+        got = unscan_layers(target.params) if scan else target.params
+        assert flatten_tree(got).keys() == flatten_tree(source.params).keys()
+        for path, value in flatten_tree(source.params).items():
+            np.testing.assert_array_equal(flatten_tree(got)[path], value)
+    outside = ParamsAdapter()
+    target = bert_flax.FlaxBertForMaskedLM(tiny(), _do_init=False)
+    partial = {k: v for k, v in state.items() if not k.startswith("cls.")}
+    outside.assign(target, partial, LoadReport())
+    assert "cls" not in outside.params and target._params is None
+    assert outside.to_canonical(target).keys() == partial.keys()

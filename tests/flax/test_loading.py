@@ -23,12 +23,12 @@ from bert_flax import (
 from conversion.canonical import ShapeMismatchError
 from conversion.flax import flatten_tree, unflatten_tree
 from conversion.formats import read_safetensors, write_safetensors
-from tests.flax.utils import case, case_model, tiny
-from tests.helpers import ATOL, max_abs_diff
+from tests.common.head_spec import tiny
+from tests.helpers import ATOL, load_reference_case, max_abs_diff
 
 
-def test_save_writes_the_transformers_tensor_set_and_reloads(tmp_path):
-    ref = case("BertForMaskedLM")
+def test_save_writes_the_transformers_tensor_set_and_reloads(tmp_path, case_model):
+    ref = load_reference_case("BertForMaskedLM")
     model, _ = case_model("BertForMaskedLM")
     model.save_pretrained(tmp_path)
     saved, original = read_safetensors(tmp_path), read_safetensors(ref.directory)
@@ -41,8 +41,8 @@ def test_save_writes_the_transformers_tensor_set_and_reloads(tmp_path):
     assert max_abs_diff(out.logits, ref.outputs["logits"]) <= ATOL
 
 
-def test_scanned_model_saves_the_same_checkpoint(tmp_path):
-    ref = case("BertLMHeadModel-cross")
+def test_scanned_model_saves_the_same_checkpoint(tmp_path, case_model):
+    ref = load_reference_case("BertLMHeadModel-cross")
     model, _ = case_model("BertLMHeadModel-cross", scan_layers=True)
     model.save_pretrained(tmp_path)
     saved, original = read_safetensors(tmp_path), read_safetensors(ref.directory)
@@ -77,7 +77,7 @@ def test_untied_decoder_is_a_parameter_and_is_saved(tmp_path):
 
 
 def test_base_checkpoint_into_head_reports_and_initializes_only_the_head(caplog):
-    ref = case("BertModel-absolute-gelu")
+    ref = load_reference_case("BertModel-absolute-gelu")
     with caplog.at_level(logging.WARNING, logger="bert_zoo"):
         model, info = FlaxBertForSequenceClassification.from_pretrained(
             ref.directory, num_labels=3, output_loading_info=True
@@ -98,7 +98,7 @@ def test_base_checkpoint_into_head_reports_and_initializes_only_the_head(caplog)
 
 
 def test_head_checkpoint_into_base_reports_unexpected_head_weights():
-    ref = case("BertForPreTraining")
+    ref = load_reference_case("BertForPreTraining")
     model, info = FlaxBertModel.from_pretrained(ref.directory, output_loading_info=True)
     assert info["missing_keys"] == []
     assert info["unexpected_keys"] == sorted(
@@ -115,12 +115,12 @@ def test_complete_checkpoint_loads_without_random_initialization(monkeypatch):
         raise AssertionError("init_weights must not run when the checkpoint has every weight")
 
     monkeypatch.setattr(FlaxBertPreTrainedModel, "init_weights", fail)
-    model = FlaxBertForCausalLM.from_pretrained(case("BertLMHeadModel-cross").directory)
+    model = FlaxBertForCausalLM.from_pretrained(load_reference_case("BertLMHeadModel-cross").directory)
     assert model.params["bert"]["embeddings"]["word_embeddings"]["embedding"].shape == (99, 32)
 
 
 def test_do_init_false_returns_params_and_leaves_missing_weights_out():
-    ref = case("BertModel-absolute-gelu")
+    ref = load_reference_case("BertModel-absolute-gelu")
     model, params = FlaxBertForSequenceClassification.from_pretrained(ref.directory, _do_init=False)
     assert "classifier" not in params and "pooler" in params["bert"]
     with pytest.raises(ValueError, match="_do_init=False"):
@@ -131,6 +131,23 @@ def test_do_init_false_returns_params_and_leaves_missing_weights_out():
     )
     model.params = complete
     assert model(np.array([[5, 6, 7]])).logits.shape == (1, 2)
+    _, again, info = FlaxBertForSequenceClassification.from_pretrained(
+        ref.directory, _do_init=False, output_loading_info=True
+    )
+    assert sorted(info["missing_keys"]) == ["classifier.bias", "classifier.weight"]
+    assert flatten_tree(again).keys() == flatten_tree(params).keys()
+
+
+def test_save_pretrained_writes_the_params_given(tmp_path):
+    """save_pretrained(params=...) saves a tree held outside the model (Flax's functional style)."""
+    model = FlaxBertModel(tiny(), _do_init=False)
+    params = FlaxBertModel(tiny(), seed=4).params
+    model.save_pretrained(tmp_path, params=params)
+    reloaded = FlaxBertModel.from_pretrained(tmp_path)
+    for path, value in flatten_tree(params).items():
+        np.testing.assert_array_equal(flatten_tree(reloaded.params)[path], value)
+    with pytest.raises(ValueError, match="params do not fit FlaxBertModel"):
+        model.save_pretrained(tmp_path, params={"embeddings": params["embeddings"]})
 
 
 def test_constructor_without_init_has_abstract_shapes_only():
@@ -151,7 +168,7 @@ def test_params_setter_checks_paths_and_shapes():
 
 
 def test_param_dtype_is_applied_when_loading_and_saving_writes_float32(tmp_path):
-    ref = case("BertModel-absolute-gelu")
+    ref = load_reference_case("BertModel-absolute-gelu")
     model = FlaxBertModel.from_pretrained(ref.directory, dtype=jnp.bfloat16, param_dtype=jnp.bfloat16)
     assert {leaf.dtype for leaf in flatten_tree(model.params).values()} == {jnp.dtype(jnp.bfloat16)}
     model.save_pretrained(tmp_path)
@@ -165,7 +182,7 @@ def test_param_dtype_is_applied_when_loading_and_saving_writes_float32(tmp_path)
 
 def test_legacy_names_and_prefixless_head_checkpoints_load(tmp_path):
     """Old files: LayerNorm gamma/beta, the position_ids buffer, a decoder-bias alias."""
-    ref = case("BertForMaskedLM")
+    ref = load_reference_case("BertForMaskedLM")
     state = read_safetensors(ref.directory)
     legacy = {}
     for name, value in state.items():
@@ -183,7 +200,7 @@ def test_legacy_names_and_prefixless_head_checkpoints_load(tmp_path):
 
 
 def test_wrong_shapes_raise_unless_ignored():
-    ref = case("BertForMaskedLM")
+    ref = load_reference_case("BertForMaskedLM")
     with pytest.raises(ShapeMismatchError, match="word_embeddings"):
         FlaxBertForMaskedLM.from_pretrained(ref.directory, vocab_size=120)
     model, info = FlaxBertForMaskedLM.from_pretrained(
@@ -197,11 +214,11 @@ def test_missing_files_and_bad_arguments(tmp_path):
     with pytest.raises(ModelNotFoundError):
         FlaxBertModel.from_pretrained(tmp_path / "nowhere")
     (tmp_path / "config.json").write_text(
-        (case("BertModel-absolute-gelu").directory / "config.json").read_text()
+        (load_reference_case("BertModel-absolute-gelu").directory / "config.json").read_text()
     )
     with pytest.raises(ModelNotFoundError, match="no model weights"):
         FlaxBertModel.from_pretrained(tmp_path)
     with pytest.raises(TypeError, match="hiden_size"):
-        FlaxBertModel.from_pretrained(case("BertModel-absolute-gelu").directory, hiden_size=3)
+        FlaxBertModel.from_pretrained(load_reference_case("BertModel-absolute-gelu").directory, hiden_size=3)
     with pytest.raises(TypeError, match="BertConfig"):
         FlaxBertModel({"hidden_size": 32})

@@ -3,6 +3,7 @@ them from the same logits and labels), plus hand-derived facts of each conventio
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import jax
@@ -10,9 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from bert_common.heads import LOSS_FUNCTIONS
 from bert_flax import losses
-from tests.flax.utils import case
-from tests.helpers import ATOL
+from tests.common.head_spec import tiny
+from tests.helpers import ATOL, load_reference_case
 
 
 def _close(value, expected) -> None:
@@ -20,12 +22,12 @@ def _close(value, expected) -> None:
 
 
 def test_masked_lm_loss_matches_reference():
-    ref = case("BertForMaskedLM")
+    ref = load_reference_case("BertForMaskedLM")
     _close(losses.masked_lm_loss(ref.outputs["logits"], ref.inputs["labels"]), ref.outputs["loss"])
 
 
 def test_pretraining_loss_is_mlm_plus_nsp_and_matches_reference():
-    ref = case("BertForPreTraining")
+    ref = load_reference_case("BertForPreTraining")
     total = losses.pretraining_loss(
         ref.outputs["prediction_logits"],
         ref.outputs["seq_relationship_logits"],
@@ -40,27 +42,28 @@ def test_pretraining_loss_is_mlm_plus_nsp_and_matches_reference():
 
 
 def test_next_sentence_loss_matches_reference():
-    ref = case("BertForNextSentencePrediction")
+    ref = load_reference_case("BertForNextSentencePrediction")
     _close(losses.next_sentence_loss(ref.outputs["logits"], ref.inputs["labels"]), ref.outputs["loss"])
 
 
 @pytest.mark.parametrize("problem", ["single", "multi", "regression"])
 def test_sequence_classification_loss_infers_problem_type_and_matches_reference(problem):
-    ref = case(f"BertForSequenceClassification-{problem}")
+    ref = load_reference_case(f"BertForSequenceClassification-{problem}")
     _close(
-        losses.sequence_classification_loss(ref.outputs["logits"], ref.inputs["labels"]), ref.outputs["loss"]
+        losses.sequence_classification_loss(ref.outputs["logits"], ref.inputs["labels"], tiny()),
+        ref.outputs["loss"],
     )
 
 
 def test_token_classification_and_multiple_choice_losses_match_reference():
-    ref = case("BertForTokenClassification")
+    ref = load_reference_case("BertForTokenClassification")
     _close(losses.token_classification_loss(ref.outputs["logits"], ref.inputs["labels"]), ref.outputs["loss"])
-    ref = case("BertForMultipleChoice")
+    ref = load_reference_case("BertForMultipleChoice")
     _close(losses.multiple_choice_loss(ref.outputs["logits"], ref.inputs["labels"]), ref.outputs["loss"])
 
 
 def test_question_answering_loss_matches_reference_with_an_out_of_range_position():
-    ref = case("BertForQuestionAnswering")
+    ref = load_reference_case("BertForQuestionAnswering")
     assert (
         ref.inputs["start_positions"].max() > ref.outputs["start_logits"].shape[1]
     )  # 30 > T: clamped, ignored
@@ -74,7 +77,7 @@ def test_question_answering_loss_matches_reference_with_an_out_of_range_position
 
 
 def test_causal_lm_loss_shifts_labels_and_matches_reference():
-    ref = case("BertLMHeadModel-cross")
+    ref = load_reference_case("BertLMHeadModel-cross")
     _close(losses.causal_lm_loss(ref.outputs["logits"], ref.inputs["labels"]), ref.outputs["loss"])
     unshifted = losses.cross_entropy(ref.outputs["logits"], ref.inputs["labels"])
     assert abs(float(unshifted) - float(ref.outputs["loss"])) > 1e-3
@@ -89,11 +92,14 @@ def test_hand_derived_values():
     expected = -(2.0 - math.log(math.exp(2.0) + 4))
     _close(losses.token_classification_loss(scores[None], jnp.array([[0]])), expected)
     # MSE and BCE by hand
-    _close(losses.sequence_classification_loss(jnp.array([[1.0], [3.0]]), jnp.array([0.0, 1.0])), (1 + 4) / 2)
+    _close(
+        losses.sequence_classification_loss(jnp.array([[1.0], [3.0]]), jnp.array([0.0, 1.0]), tiny()),
+        (1 + 4) / 2,
+    )
     bce = -(math.log(1 / (1 + math.exp(-1.0))) + math.log(1 - 1 / (1 + math.exp(-2.0)))) / 2
     _close(
         losses.sequence_classification_loss(
-            jnp.array([[1.0, 2.0]]), jnp.array([[1.0, 0.0]]), "multi_label_classification"
+            jnp.array([[1.0, 2.0]]), jnp.array([[1.0, 0.0]]), tiny(problem_type="multi_label_classification")
         ),
         bce,
     )
@@ -108,12 +114,14 @@ def test_hand_derived_values():
 
 def test_problem_type_from_config_wins():
     logits = jnp.array([[0.5, -0.5]])
-    forced = losses.sequence_classification_loss(logits, jnp.array([[1.0, 0.0]]), "regression")
+    forced = losses.sequence_classification_loss(
+        logits, jnp.array([[1.0, 0.0]]), tiny(problem_type="regression")
+    )
     _close(forced, ((0.5 - 1.0) ** 2 + (-0.5) ** 2) / 2)
 
 
 def test_losses_are_jittable():
-    ref = case("BertForMaskedLM")
+    ref = load_reference_case("BertForMaskedLM")
     value = jax.jit(losses.masked_lm_loss)(ref.outputs["logits"], ref.inputs["labels"])
     _close(value, ref.outputs["loss"])
 
@@ -125,8 +133,25 @@ def test_label_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"labels must have shape \(2, 3\)"):
         losses.token_classification_loss(logits, jnp.zeros((2, 4), jnp.int32))
     with pytest.raises(ValueError, match="do not fit problem_type"):
-        losses.sequence_classification_loss(jnp.zeros((2, 3)), jnp.zeros((3,), jnp.int32))
+        losses.sequence_classification_loss(jnp.zeros((2, 3)), jnp.zeros((3,), jnp.int32), tiny())
     with pytest.raises(TypeError, match="start_positions"):
         losses.question_answering_loss(jnp.zeros((1, 4)), jnp.zeros((1, 4)), jnp.array([1.0]), jnp.array([2]))
     with pytest.raises(ValueError, match="next_sentence_label must have shape"):
         losses.next_sentence_loss(jnp.zeros((2, 2)), np.array([0, 1, 1]))
+
+
+def test_the_shared_loss_functions_and_their_arguments():
+    """The eight names of bert_common.heads.LOSS_FUNCTIONS, with the arguments every twin uses."""
+    want = {
+        "masked_lm_loss": ["logits", "labels"],
+        "causal_lm_loss": ["logits", "labels"],
+        "next_sentence_loss": ["logits", "labels"],
+        "pretraining_loss": ["prediction_logits", "seq_relationship_logits", "labels", "next_sentence_label"],
+        "sequence_classification_loss": ["logits", "labels", "config"],
+        "multiple_choice_loss": ["logits", "labels"],
+        "token_classification_loss": ["logits", "labels"],
+        "question_answering_loss": ["start_logits", "end_logits", "start_positions", "end_positions"],
+    }
+    assert set(want) == set(LOSS_FUNCTIONS)
+    for name, arguments in want.items():
+        assert list(inspect.signature(getattr(losses, name)).parameters) == arguments, name

@@ -11,8 +11,7 @@ import pytest
 
 import bert_flax
 from bert_common.heads import HEADS
-from tests.flax.utils import case, case_model, fields, worst_diff
-from tests.helpers import ATOL, reference_case_names
+from tests.helpers import ATOL, fields, load_reference_case, reference_case_names, worst_diff
 
 CASES = reference_case_names()
 # The scanned stack is checked on the cases that exercise every path: relative positions, a decoder with
@@ -22,20 +21,20 @@ SCAN_CASES = ["BertModel-relative_key_query-gelu", "BertLMHeadModel-cross", "Ber
 
 def test_every_head_has_a_wrapper_and_a_reference_case():
     assert set(bert_flax.MODEL_CLASSES) == set(HEADS)
-    assert {case(name).model_class for name in CASES} == set(HEADS)
+    assert {load_reference_case(name).model_class for name in CASES} == set(HEADS)
     for name, cls in bert_flax.MODEL_CLASSES.items():
         assert cls.__name__ == HEADS[name].flax_name
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_checkpoint_loads_without_missing_or_unexpected_keys(name):
+def test_checkpoint_loads_without_missing_or_unexpected_keys(name, case_model):
     _, info = case_model(name)
     assert info["missing_keys"] == [] and info["unexpected_keys"] == [] and info["mismatched_keys"] == []
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_every_output_field_matches_reference(name, device):
-    ref = case(name)
+def test_every_output_field_matches_reference(name, device, case_model):
+    ref = load_reference_case(name)
     model, _ = case_model(name)
     params = jax.device_put(model.params, device)
     out = model(**ref.inputs, params=params, output_hidden_states=True, output_attentions=True)
@@ -46,8 +45,8 @@ def test_every_output_field_matches_reference(name, device):
 
 
 @pytest.mark.parametrize("name", SCAN_CASES)
-def test_scanned_layers_match_reference(name, device):
-    ref = case(name)
+def test_scanned_layers_match_reference(name, device, case_model):
+    ref = load_reference_case(name)
     model, info = case_model(name, scan_layers=True)
     assert info["missing_keys"] == []
     assert set(
@@ -65,10 +64,10 @@ def test_scanned_layers_match_reference(name, device):
     assert diff <= ATOL, f"{name} (scanned): {where} differs by {diff:.2e}"
 
 
-def test_outputs_without_optional_fields_and_as_tuple():
+def test_outputs_without_optional_fields_and_as_tuple(case_model):
     """By default (config) no hidden states or attentions; return_dict=False gives the fields that are set,
     in Transformers' order, loss first."""
-    ref = case("BertForQuestionAnswering")
+    ref = load_reference_case("BertForQuestionAnswering")
     model, _ = case_model("BertForQuestionAnswering")
     out = model(**ref.inputs)
     assert out.hidden_states is None and out.attentions is None
@@ -79,8 +78,8 @@ def test_outputs_without_optional_fields_and_as_tuple():
     np.testing.assert_allclose(as_tuple[2], ref.outputs["end_logits"], atol=ATOL)
 
 
-def test_loss_is_absent_without_labels():
-    ref = case("BertForMaskedLM")
+def test_loss_is_absent_without_labels(case_model):
+    ref = load_reference_case("BertForMaskedLM")
     model, _ = case_model("BertForMaskedLM")
     inputs = {k: v for k, v in ref.inputs.items() if k != "labels"}
     out = model(**inputs)
@@ -88,8 +87,8 @@ def test_loss_is_absent_without_labels():
     np.testing.assert_allclose(out.logits, ref.outputs["logits"], atol=ATOL)
 
 
-def test_pretraining_loss_needs_both_label_sets():
-    ref = case("BertForPreTraining")
+def test_pretraining_loss_needs_both_label_sets(case_model):
+    ref = load_reference_case("BertForPreTraining")
     model, _ = case_model("BertForPreTraining")
     inputs = {k: v for k, v in ref.inputs.items() if k != "next_sentence_label"}
     assert model(**inputs).loss is None

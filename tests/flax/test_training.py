@@ -16,7 +16,7 @@ from bert_flax.training import (
     make_train_step,
 )
 from conversion.flax import flatten_tree
-from tests.flax.utils import tiny
+from tests.common.head_spec import tiny
 
 
 def toy_set(n: int, seed: int) -> dict[str, np.ndarray]:

@@ -1,8 +1,10 @@
-"""Behaviour of the modules and wrappers beyond the reference numbers: raw linen use, jit/grad/vmap,
-head masks, padding, dropout, dtypes, gradient checkpointing and scanned layers."""
+"""The head tester (tests/common/head_spec.py) run on bert_flax, then the behaviour of the modules and
+wrappers beyond the reference numbers: raw linen use, head masks, padding, per-query masks, output flags,
+activations, dropout."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -11,13 +13,96 @@ import numpy as np
 import pytest
 
 from bert_common.config import SUPPORTED_ACTIVATIONS
-from bert_common.outputs import BaseModelOutputWithPoolingAndCrossAttentions, SequenceClassifierOutput
-from bert_flax import FlaxBertForSequenceClassification, FlaxBertModel, FlaxBertModule
-from bert_flax.attention import mask_to_bias
-from bert_flax.layers import get_activation
-from conversion.flax import flatten_tree, scan_layers
-from tests.flax.utils import batch, tiny, tree_max_diff
-from tests.helpers import ATOL, max_abs_diff
+from bert_common.heads import HEADS
+from bert_common.outputs import BaseModelOutputWithPoolingAndCrossAttentions
+from bert_flax import MODEL_CLASSES, FlaxBertForSequenceClassification, FlaxBertModel, FlaxBertModule
+from bert_flax.activations import get_activation
+from bert_flax.masks import cross_attention_mask, self_attention_mask
+from conversion.flax import flatten_tree
+from tests.common.head_spec import (
+    HEAD_NAMES,
+    H,
+    L,
+    N,
+    T,
+    batch,
+    expected_shapes,
+    head_config,
+    head_inputs,
+    rows,
+    tiny,
+)
+from tests.flax.utils import to_jax
+from tests.helpers import max_abs_diff
+
+
+@functools.cache
+def _model(name: str):
+    config = head_config(name)
+    return MODEL_CLASSES[name](config, seed=0), config
+
+
+def _shapes(output) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in output.items() if isinstance(v, jax.Array)}
+
+
+# ------------------------------------------------------------------------------- the head tester
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_head_fields_shapes_and_loss(name):
+    """Output class, field shapes, float32 and a finite positive loss with labels; no loss without."""
+    model, config = _model(name)
+    out = model(**to_jax(head_inputs(name, config)))
+    assert type(out) is HEADS[name].output
+    assert _shapes(out) == expected_shapes(name, config)
+    assert all(v.dtype == jnp.float32 for v in out.values() if isinstance(v, jax.Array))
+    if HEADS[name].labels:
+        assert out.loss.shape == () and bool(jnp.isfinite(out.loss)) and float(out.loss) > 0
+    bare = model(**to_jax(head_inputs(name, config, with_labels=False)))
+    if HEADS[name].labels:
+        assert bare.loss is None
+    assert _shapes(bare) == expected_shapes(name, config, with_loss=False)
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_optional_outputs_have_one_entry_per_layer(name):
+    model, config = _model(name)
+    out = model(**head_inputs(name, config), output_hidden_states=True, output_attentions=True)
+    n = rows(name)
+    assert len(out.hidden_states) == L + 1
+    assert all(h.shape == (n, T, H) for h in out.hidden_states)
+    assert len(out.attentions) == L
+    assert all(a.shape == (n, N, T, T) for a in out.attentions)
+    np.testing.assert_allclose(out.attentions[0].sum(-1), 1.0, atol=1e-6)
+    assert float(jnp.abs(out.attentions[1][1, :, :, -2:]).max()) == 0.0  # row 1 ends in 2 padding positions
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_tuple_output_equals_the_dataclass(name):
+    model, config = _model(name)
+    inputs = head_inputs(name, config)
+    as_dict = model(**inputs, output_hidden_states=True)
+    as_tuple = model(**inputs, output_hidden_states=True, return_dict=False)
+    assert isinstance(as_tuple, tuple)
+    reference = as_dict.to_tuple()
+    assert len(as_tuple) == len(reference)
+    for got, want in zip(jax.tree_util.tree_leaves(as_tuple), jax.tree_util.tree_leaves(reference)):
+        assert max_abs_diff(got, want) == 0.0
+
+
+def test_next_sentence_label_is_an_alias_of_labels():
+    model, config = _model("BertForNextSentencePrediction")
+    inputs = head_inputs("BertForNextSentencePrediction", config)
+    labels = inputs.pop("labels")
+    a = model(**inputs, labels=labels).loss
+    b = model(**inputs, next_sentence_label=labels).loss
+    assert float(a) == float(b)
+    with pytest.raises(ValueError, match="twice"):
+        model(**inputs, labels=labels, next_sentence_label=labels)
+
+
+# ------------------------------------------------------------------------------------ linen module
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +112,8 @@ def classifier():
 
 @pytest.fixture(scope="module")
 def inputs():
-    return batch(tiny())
-
-
-LABELS = np.array([1, 2], np.int32)
-
-
-def _grads(model, params, inputs):
-    return jax.jit(jax.grad(lambda p: model(**inputs, params=p, labels=LABELS).loss))(params)
-
-
-@pytest.fixture(scope="module")
-def plain_grads(classifier, inputs):
-    """Gradients of the unrolled model without remat: what every variant must reproduce."""
-    return _grads(classifier, classifier.params, inputs)
-
-
-# ------------------------------------------------------------------------------------ linen module
+    """Two rows of 9 tokens; row 1 ends in 3 padding positions."""
+    return batch(tiny(), batch_size=2, length=9, pad=3)
 
 
 def test_raw_module_init_apply_and_parameter_paths(inputs):
@@ -74,43 +144,6 @@ def test_word_embedding_row_of_the_pad_token_starts_at_zero():
     assert float(jnp.abs(table[3]).max()) == 0.0 and float(jnp.abs(table[4]).max()) > 0.0
 
 
-# ------------------------------------------------------------------------------ jax transformations
-
-
-def test_wrapper_jits_and_outputs_are_pytrees(classifier, inputs):
-    eager = classifier(**inputs)
-    jitted = jax.jit(lambda p, ids, mask, types: classifier(ids, mask, types, params=p).logits)
-    logits = jitted(
-        classifier.params, inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"]
-    )
-    assert max_abs_diff(logits, eager.logits) <= 1e-6
-    whole = jax.jit(lambda p: classifier(**inputs, params=p, output_hidden_states=True))(classifier.params)
-    assert isinstance(whole, SequenceClassifierOutput) and len(whole.hidden_states) == 3
-    leaves = jax.tree_util.tree_leaves(whole)
-    assert len(leaves) == 1 + 3  # logits + hidden states; None fields are empty subtrees
-
-
-def test_gradient_matches_finite_difference(classifier, inputs, plain_grads):
-    loss = jax.jit(lambda p: classifier(**inputs, params=p, labels=LABELS).loss)
-    bias = classifier.params["classifier"]["bias"]
-    eps = 1e-3
-
-    def moved(delta: float) -> dict:
-        return {
-            **classifier.params,
-            "classifier": {**classifier.params["classifier"], "bias": bias.at[1].add(delta)},
-        }
-
-    numeric = (float(loss(moved(eps))) - float(loss(moved(-eps)))) / (2 * eps)
-    assert abs(float(plain_grads["classifier"]["bias"][1]) - numeric) <= 1e-3
-
-
-def test_vmap_over_examples_equals_the_batch(classifier, inputs):
-    one = lambda ids, mask: classifier(ids[None], mask[None]).logits[0]  # noqa: E731
-    mapped = jax.vmap(one)(jnp.asarray(inputs["input_ids"]), jnp.asarray(inputs["attention_mask"]))
-    assert max_abs_diff(mapped, classifier(inputs["input_ids"], inputs["attention_mask"]).logits) <= 1e-6
-
-
 # ---------------------------------------------------------------------------------- masks and heads
 
 
@@ -136,10 +169,30 @@ def test_head_mask_zeroes_exactly_the_masked_heads(classifier, inputs):
 
 
 def test_mask_bias_is_finfo_min_of_the_computation_dtype():
-    mask = jnp.array([True, False])
+    mask = jnp.array([[1, 0]])
     for dtype in (jnp.float32, jnp.bfloat16, jnp.float16):
-        bias = mask_to_bias(mask, dtype)
-        assert bias.dtype == dtype and float(bias[0]) == 0.0 and float(bias[1]) == float(jnp.finfo(dtype).min)
+        for bias in (
+            self_attention_mask(mask, 1, 1, 2, dtype=dtype),
+            cross_attention_mask(mask, 1, 2, dtype),
+        ):
+            assert bias.shape == (1, 1, 1, 2) and bias.dtype == dtype
+            assert float(bias[0, 0, 0, 0]) == 0.0 and float(bias[0, 0, 0, 1]) == float(jnp.finfo(dtype).min)
+    causal = np.asarray(self_attention_mask(None, 1, 3, 3, causal=True)[0, 0]) == 0.0  # [T, K] visible
+    np.testing.assert_array_equal(causal, np.tril(np.ones((3, 3), bool)))
+
+
+def test_per_query_mask_equals_the_padding_mask_it_spells_out(classifier, inputs):
+    """A [B, T, K] mask whose rows repeat the [B, K] padding mask gives the same numbers; masking one
+    query's key hides exactly that key from that query."""
+    mask = inputs["attention_mask"]
+    per_query = np.repeat(mask[:, None, :], mask.shape[1], axis=1)  # [B, T, K]
+    base = classifier(**inputs, output_attentions=True)
+    same = classifier(inputs["input_ids"], per_query, inputs["token_type_ids"], output_attentions=True)
+    assert max_abs_diff(same.logits, base.logits) <= 1e-6
+    per_query[0, 2, 4] = 0
+    out = classifier(inputs["input_ids"], per_query, inputs["token_type_ids"], output_attentions=True)
+    assert float(jnp.abs(out.attentions[0][0, :, 2, 4]).max()) == 0.0
+    assert float(jnp.abs(out.attentions[0][0, :, 3, 4]).min()) > 0.0
 
 
 def test_fully_padded_row_is_finite_and_attends_uniformly(classifier, inputs):
@@ -169,6 +222,7 @@ def test_inputs_embeds_and_explicit_positions_equal_the_defaults(inputs):
     assert max_abs_diff(via_embeds.last_hidden_state, base) <= 1e-6
     positions = np.arange(9)[None].repeat(2, 0)
     assert max_abs_diff(model(**inputs, position_ids=positions).last_hidden_state, base) <= 1e-6
+    assert max_abs_diff(model(**inputs, position_ids=positions[:1]).last_hidden_state, base) <= 1e-6
     shifted = model(**inputs, position_ids=positions + 1).last_hidden_state
     assert max_abs_diff(shifted, base) > 1e-3
 
@@ -203,9 +257,6 @@ def test_activations_follow_their_formulas(name):
     )
 
 
-# ------------------------------------------------------------------------------------ dropout/dtype
-
-
 def test_dropout_runs_only_in_training_and_follows_the_key(inputs):
     model = FlaxBertForSequenceClassification(tiny(num_labels=3, hidden_dropout_prob=0.3), seed=4)
     eval_a, eval_b = model(**inputs).logits, model(**inputs).logits
@@ -216,55 +267,3 @@ def test_dropout_runs_only_in_training_and_follows_the_key(inputs):
     assert max_abs_diff(train(0), eval_a) > 1e-4
     with pytest.raises(ValueError, match="dropout_rng"):
         model(**inputs, train=True)
-
-
-def test_bfloat16_computation_and_parameters(inputs):
-    config = tiny()
-    reference = FlaxBertModel(config, seed=5)
-    bf16 = FlaxBertModel(config, dtype=jnp.bfloat16, _do_init=False)
-    out = bf16(**inputs, params=reference.params)
-    assert out.last_hidden_state.dtype == jnp.bfloat16
-    assert bool(jnp.isfinite(out.last_hidden_state.astype(jnp.float32)).all())
-    # bf16 keeps 8 significant bits: LayerNorm outputs of size ~1 agree to a few hundredths.
-    assert (
-        max_abs_diff(out.last_hidden_state.astype(jnp.float32), reference(**inputs).last_hidden_state) <= 0.1
-    )
-    stored = FlaxBertModel(config, dtype=jnp.bfloat16, param_dtype=jnp.bfloat16, _do_init=False)
-    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(stored.params_shape_tree)} == {
-        jnp.dtype(jnp.bfloat16)
-    }
-    bf16_params = jax.tree_util.tree_map(lambda x: x.astype(jnp.bfloat16), reference.params)
-    assert stored(**inputs, params=bf16_params).last_hidden_state.dtype == jnp.bfloat16
-
-
-# ---------------------------------------------------------------------------------- remat and scan
-
-
-def test_gradient_checkpointing_gives_the_same_gradients_through_remat(classifier, inputs, plain_grads):
-    remat = FlaxBertForSequenceClassification(tiny(num_labels=3), gradient_checkpointing=True, _do_init=False)
-    assert tree_max_diff(_grads(remat, classifier.params, inputs), plain_grads) <= 1e-6
-    loss = lambda model: lambda p: model(**inputs, params=p, labels=LABELS).loss  # noqa: E731
-    jaxpr = str(jax.make_jaxpr(jax.grad(loss(remat)))(classifier.params))
-    assert "remat" in jaxpr or "checkpoint" in jaxpr
-    plain = str(jax.make_jaxpr(jax.grad(loss(classifier)))(classifier.params))
-    assert "remat" not in plain and "checkpoint" not in plain
-    switch = FlaxBertForSequenceClassification(tiny(num_labels=3), _do_init=False)
-    switch.enable_gradient_checkpointing()
-    assert switch.gradient_checkpointing and switch.module.gradient_checkpointing
-
-
-def test_scanned_layers_match_the_unrolled_stack_with_and_without_remat(classifier, inputs, plain_grads):
-    params = scan_layers(classifier.params)
-    scanned = FlaxBertForSequenceClassification(tiny(num_labels=3), scan_layers=True, _do_init=False)
-    a = classifier(**inputs, output_hidden_states=True, output_attentions=True)
-    b = scanned(**inputs, params=params, output_hidden_states=True, output_attentions=True)
-    assert tree_max_diff(a, b) <= ATOL
-    head_mask = np.ones((2, 4), np.float32)
-    head_mask[0, 1] = 0.0  # per-layer head masks are scanned over with the layers
-    a = classifier(**inputs, head_mask=head_mask, output_attentions=True)
-    b = scanned(**inputs, params=params, head_mask=head_mask, output_attentions=True)
-    assert tree_max_diff(a, b) <= ATOL and float(jnp.abs(b.attentions[0][:, 1]).max()) == 0.0
-    both = FlaxBertForSequenceClassification(
-        tiny(num_labels=3), scan_layers=True, gradient_checkpointing=True, _do_init=False
-    )
-    assert tree_max_diff(_grads(both, params, inputs), scan_layers(plain_grads)) <= 1e-6
