@@ -22,7 +22,13 @@ from jax.typing import ArrayLike
 
 from bert_common.config import BertConfig
 from bert_common.heads import get_head
-from bert_common.inputs import EncoderGeometry, TensorInfo, check_encoder_inputs, check_labels
+from bert_common.inputs import (
+    EncoderGeometry,
+    TensorInfo,
+    check_encoder_inputs,
+    check_labels,
+    resolve_label_aliases,
+)
 from bert_flax.cache import CacheGeometry, check_fits
 
 Array = jax.Array | np.ndarray
@@ -148,13 +154,8 @@ def check_head_labels(
         ValueError: an integer label outside its range; a label given twice (under its name and an alias).
     """
     head = get_head(head_name)
-    arrays: dict[str, Array] = {}
-    for name, value in labels.items():
-        if value is None:
-            continue
-        canonical = head.canonical_label(name)
-        if canonical in arrays:
-            raise ValueError(f"{head.name} got {canonical!r} twice (also as its alias {name!r})")
-        arrays[canonical] = as_array(name, value)
+    arrays: dict[str, Array] = {
+        name: as_array(name, value) for name, value in resolve_label_aliases(head, labels).items()
+    }
     check_labels(head, config, {name: describe(name, value) for name, value in arrays.items()}, num_choices)
     return {name: jnp.asarray(value) for name, value in arrays.items()}

@@ -98,7 +98,7 @@ def test_next_sentence_label_is_an_alias_of_labels():
     a = model(**inputs, labels=labels).loss
     b = model(**inputs, next_sentence_label=labels).loss
     assert float(a) == float(b)
-    with pytest.raises(ValueError, match="twice"):
+    with pytest.raises(ValueError, match="is another name of .labels.; pass only one of them"):
         model(**inputs, labels=labels, next_sentence_label=labels)
 
 
