@@ -103,7 +103,7 @@ def to_tensor(value: tf.Tensor | np.ndarray | list | None, name: str) -> tf.Tens
         raise TypeError(f"{name} must be a tensor or array, got {type(value).__name__}: {err}") from None
 
 
-def describe(tensor: tf.Tensor) -> TensorInfo:
+def describe(name: str, tensor: tf.Tensor) -> TensorInfo:
     """What bert_common.inputs needs of `tensor`: its static shape (None for sizes known only at run
     time), dtype kind, and its values when they can be read now (eager tensors; None inside a graph).
 
@@ -120,7 +120,7 @@ def describe(tensor: tf.Tensor) -> TensorInfo:
     else:
         kind = "other"
     if tensor.shape.rank is None:
-        raise ValueError(f"a tensor of unknown rank ({dtype.name}) cannot be checked; give its rank")
+        raise ValueError(f"{name} has unknown rank ({dtype.name}) and cannot be checked; give its rank")
     read = tensor.numpy if tf.executing_eagerly() and hasattr(tensor, "numpy") else None
     return TensorInfo(tuple(tensor.shape.as_list()), kind, dtype.name, read)
 
@@ -244,7 +244,7 @@ def check_inputs(
         known_past = isinstance(past_length, int)
         check_encoder_inputs(
             config,
-            **{name: None if value is None else describe(value) for name, value in tensors.items()},
+            **{name: None if value is None else describe(name, value) for name, value in tensors.items()},
             past_length=past_length if known_past else 1,
             mask_length=-1 if known_past else None,
             rank=rank,
@@ -287,7 +287,7 @@ def _graph_checks(
     return out
 
 
-def check_labels(
+def check_head_labels(
     head: Head, config: BertConfig, given: Mapping[str, Any], num_choices: int | None = None
 ) -> dict[str, tf.Tensor] | None:
     """The labels of `head` as tensors, keyed by Head.labels, when every one is given (else None).
@@ -304,7 +304,7 @@ def check_labels(
         if any(name not in resolved for name in head.labels):
             return None
         labels = {name: to_tensor(resolved[name], name) for name in head.labels}
-        check_label_values(head, config, {name: describe(t) for name, t in labels.items()}, num_choices)
+        check_label_values(head, config, {name: describe(name, t) for name, t in labels.items()}, num_choices)
     if not tf.executing_eagerly():
         for name, value in labels.items():
             classes = label_classes(head, config, name, num_choices)

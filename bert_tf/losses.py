@@ -6,7 +6,7 @@ Shape legend: B batch, T positions, V vocabulary, Y labels (num_labels), C choic
 Token-level losses average over the positions whose label is not -100 (IGNORE_INDEX); as in
 Transformers, a batch with no position to score gives NaN (0 / 0). Each function checks its labels'
 dtype and shape (the messages of bert_common.inputs); the class range of integer labels is checked by the
-heads before (bert_tf.inputs.check_labels, from the Head table). Logits and labels may be tf.Tensors or
+heads before (bert_tf.inputs.check_head_labels, from the Head table). Logits and labels may be tf.Tensors or
 numpy arrays.
 """
 
@@ -32,7 +32,7 @@ def _integer_labels(
 ) -> tf.Tensor:
     """`labels` as an int32 tensor after checking it holds integers of one of `shapes`."""
     labels = to_tensor(labels, name)
-    info = describe(labels)
+    info = describe("labels", labels)
     check_kind(name, info, "int", what="integer ids (int32 or int64)")
     check_shape(name, info, *shapes, meaning=meaning)
     return tf.cast(labels, tf.int32)

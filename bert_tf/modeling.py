@@ -28,7 +28,7 @@ from bert_common.outputs import (
 from bert_tf import losses, masks
 from bert_tf.base import ConfigLayer
 from bert_tf.embeddings import TFBertEmbeddings
-from bert_tf.inputs import LayerCache, check_inputs, check_labels, keras_user_errors, unpack_inputs
+from bert_tf.inputs import LayerCache, check_head_labels, check_inputs, keras_user_errors, unpack_inputs
 from bert_tf.layers import TFBertEncoder, TFBertPooler
 from bert_tf.pretrained import TFBertPreTrainedModel
 
@@ -254,10 +254,10 @@ class TFBertHeadModel(TFBertPreTrainedModel):
         """The head's loss on `logits` when every label of the head is given (None otherwise).
 
         labels: label argument name -> value, as the call received them (aliases allowed). They are
-        checked by bert_tf.inputs.check_labels; the loss is `Head.loss_function` of bert_tf.losses.
+        checked by bert_tf.inputs.check_head_labels; the loss is `Head.loss_function` of bert_tf.losses.
         """
         head = self.head()
-        checked = check_labels(head, self.config, labels, num_choices)
+        checked = check_head_labels(head, self.config, labels, num_choices)
         if checked is None:
             return None
         loss_function = getattr(losses, head.loss_function)
