@@ -4,24 +4,27 @@ One object is shared by the three twins. It reads the `config.json` that Hugging
 and the `bert_config.json` of Google's original checkpoints (the same field names; the extra keys of the
 Chinese and multilingual releases are kept as extras), validates every field when it is built, and
 writes back a `config.json` that Transformers loads (`model_type: "bert"`). Keys it does not know, read
-from a file, are kept in `extra` and written back unchanged; unknown keyword arguments given in code are
-rejected, since there they are almost always typos. Files are found and read with `bert_common.files`;
+from a file, are kept in `extra` and written back unchanged (with a "did you mean" warning when spelled
+like a field); unknown keyword arguments given in code are rejected, since there they are almost always
+typos. Files are found and read with `bert_common.files`;
 the label maps (`id2label`, `label2id`, `num_labels`) are resolved by `bert_common.config_labels`.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import json
+import logging
 import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bert_common.config_labels import default_labels, resolve_labels
+from bert_common.config_labels import default_labels, likely_typos, resolve_labels, unknown_keys_message
 from bert_common.files import find_model_file, make_save_directory, read_json_object
+
+logger = logging.getLogger("bert_zoo")
 
 CONFIG_NAME = "config.json"
 GOOGLE_CONFIG_NAME = "bert_config.json"
@@ -144,7 +147,7 @@ class BertConfig:
         **kwargs: Any,
     ) -> None:
         if kwargs:
-            raise TypeError(_unknown_keys_message(kwargs))
+            raise TypeError(unknown_keys_message(kwargs, FIELDS))
         # model
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
@@ -278,7 +281,7 @@ class BertConfig:
             raise ValueError(f"config has model_type {model_type!r}; BertConfig reads only 'bert' configs")
         unknown_overrides = {k: v for k, v in overrides.items() if k not in FIELDS}
         if unknown_overrides:
-            raise TypeError(_unknown_keys_message(unknown_overrides))
+            raise TypeError(unknown_keys_message(unknown_overrides, FIELDS))
         known = {k: v for k, v in config_dict.items() if k in FIELDS}
         extra = {k: v for k, v in config_dict.items() if k not in FIELDS and k != "model_type"}
         if "num_labels" in known and "id2label" in known and known["num_labels"] != len(known["id2label"]):
@@ -298,9 +301,14 @@ class BertConfig:
     def from_json_file(cls, path: str | os.PathLike[str], **overrides: Any) -> BertConfig:
         """Read a Transformers `config.json` or a Google `bert_config.json`; `overrides` win.
 
-        Raises FileNotFoundError for a missing file, ValueError for invalid JSON or an invalid field.
+        A key close to a field's name (`num_hiden_layers`) is warned about with "did you mean".
+        Raises FileNotFoundError for a missing file, ValueError for a file that is not UTF-8, invalid
+        JSON or an invalid field.
         """
-        return cls.from_dict(read_json_object(path, "config file"), **overrides)
+        data = read_json_object(path, "config file")
+        for key, field in likely_typos(data, FIELDS).items():
+            logger.warning("%s: unknown key %r (kept as an extra): did you mean %r?", path, key, field)
+        return cls.from_dict(data, **overrides)
 
     @classmethod
     def from_pretrained(
@@ -385,14 +393,3 @@ class BertConfig:
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _unknown_keys_message(kwargs: Mapping[str, Any]) -> str:
-    parts = []
-    for key in kwargs:
-        guess = difflib.get_close_matches(key, FIELDS, n=1)
-        parts.append(f"{key!r}" + (f" (did you mean {guess[0]!r}?)" if guess else ""))
-    return (
-        f"unknown BertConfig argument(s): {', '.join(parts)}. "
-        "Keys read from a config file are kept as extras; use BertConfig.from_dict to keep them."
-    )

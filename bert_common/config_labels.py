@@ -1,4 +1,5 @@
-"""The label maps of BertConfig: `id2label`, `label2id` and `num_labels` kept consistent.
+"""The label maps of BertConfig (`id2label`, `label2id` and `num_labels` kept consistent), and the
+spelling check of the keys read from a config file (`likely_typos`).
 
 The classification heads have Y = num_labels outputs; a config names them with `id2label` (integer
 id -> name, keys 0..Y-1) and `label2id` (name -> id). Any one of the three may be given, read from a
@@ -8,7 +9,8 @@ and raises when they disagree. No tensors here; Y is the only letter of the shap
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Collection, Mapping
 
 
 def default_labels(num_labels: int) -> tuple[dict[int, str], dict[str, int]]:
@@ -67,3 +69,62 @@ def resolve_labels(
                 f"BertConfig.label2id ids {sorted(label2id.values())} do not match id2label ids {sorted(id2label)}"
             )
     return dict(sorted(id2label.items())), label2id
+
+
+# Keys Transformers or Google write into BERT configs that BertConfig keeps as extras on purpose; some
+# are spelled close to a field (`pooler_num_attention_heads`, `sep_token_id`) and are no typo.
+KNOWN_EXTRA_KEYS = frozenset(
+    {
+        "_name_or_path",
+        "transformers_version",
+        "torch_dtype",
+        "dtype",
+        "gradient_checkpointing",
+        "directionality",
+        "pooler_fc_size",
+        "pooler_num_attention_heads",
+        "pooler_num_fc_layers",
+        "pooler_size_per_head",
+        "pooler_type",
+        "output_past",
+        "use_return_dict",
+        "sep_token_id",
+        "cls_token_id",
+        "mask_token_id",
+        "unk_token_id",
+        "decoder_start_token_id",
+        "is_encoder_decoder",
+        "tie_encoder_decoder",
+    }
+)
+# How alike a key and a field must be to call the key a typo (difflib's ratio): `num_hiden_layers` vs
+# `num_hidden_layers` is 0.97, `layer_norm_epsilon` vs `layer_norm_eps` 0.875.
+TYPO_CUTOFF = 0.86
+
+
+def likely_typos(keys: Collection[str], fields: Collection[str]) -> dict[str, str]:
+    """{key: the field it is probably a misspelling of} for the `keys` that are not `fields`.
+
+    A key is a likely typo when difflib finds a field at least TYPO_CUTOFF alike and it is not one of
+    KNOWN_EXTRA_KEYS (the extras Transformers and Google write).
+    """
+    out = {}
+    for key in keys:
+        if key in fields or key in KNOWN_EXTRA_KEYS or not isinstance(key, str):
+            continue
+        guess = difflib.get_close_matches(key, fields, n=1, cutoff=TYPO_CUTOFF)
+        if guess:
+            out[key] = guess[0]
+    return out
+
+
+def unknown_keys_message(kwargs: Collection[str], fields: Collection[str]) -> str:
+    """The error for unknown BertConfig keyword arguments given in code, each with a suggestion."""
+    parts = []
+    for key in kwargs:
+        guess = difflib.get_close_matches(key, fields, n=1)
+        parts.append(f"{key!r}" + (f" (did you mean {guess[0]!r}?)" if guess else ""))
+    return (
+        f"unknown BertConfig argument(s): {', '.join(parts)}. "
+        "Keys read from a config file are kept as extras; use BertConfig.from_dict to keep them."
+    )

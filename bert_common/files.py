@@ -8,7 +8,7 @@ for and reuses its cache. With `local_files_only=True` or `HF_HUB_OFFLINE=1` onl
 and a model that is not cached gives an error naming the id.
 
 The small JSON and directory helpers the config and the tokenizers share live here too:
-`read_json_object` (errors that name the file) and `make_save_directory` (what every
+`read_json_object` / `read_text_file` (errors that name the file) and `make_save_directory` (what every
 `save_pretrained` checks first).
 """
 
@@ -189,13 +189,13 @@ def read_json_object(path: str | os.PathLike[str], what: str | None = None) -> d
 
     what: what the file is ("config file"), to start the error messages with; None names the path only.
 
-    Raises FileNotFoundError for a missing file, ValueError for invalid JSON or a JSON value that is
-    not an object.
+    Raises FileNotFoundError for a missing file, ValueError for a file that is not UTF-8, invalid JSON
+    or a JSON value that is not an object.
     """
     path = Path(path)
     label = f"{what} {path}" if what else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, what or "file")
     except FileNotFoundError:
         raise FileNotFoundError(f"{what or 'file'} not found: {path}") from None
     try:
@@ -205,6 +205,23 @@ def read_json_object(path: str | os.PathLike[str], what: str | None = None) -> d
     if not isinstance(data, dict):
         raise ValueError(f"{label} must hold a JSON object, found {type(data).__name__}")
     return data
+
+
+def _decode_problem(err: UnicodeDecodeError) -> str:
+    """Where and what the undecodable bytes are, for a message that then names the file."""
+    return f"byte {err.object[err.start : err.start + 1]!r} at offset {err.start} ({err.reason})"
+
+
+def read_text_file(path: str | os.PathLike[str], what: str = "file") -> str:
+    """The UTF-8 text of `path`; a file that is not UTF-8 is an error naming the file and the offset.
+
+    Raises:
+        ValueError: the bytes are not UTF-8 (`what` and the path start the message).
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path} is not UTF-8 text: {_decode_problem(err)}") from None
 
 
 def make_save_directory(save_directory: str | os.PathLike[str], caller: str = "save_pretrained") -> Path:

@@ -2,9 +2,10 @@
 
 Reads a checkpoint directory (or hub id) in any format, checks it against its config, writes config.json
 + the weights in the target format + the tokenizer files to OUT, and by default loads source and result
-in the matching twins and compares every output field (exit 1 above 1e-5). Bad input: one line on
-stderr, exit 2, and nothing left in OUT (it is written to a temporary directory beside OUT and moved
-into place only when complete). `load_source` is shared with `bert-zoo diff`.
+in the matching twins and compares every output field (exit 1 above 1e-5, or on a NaN or Inf). Bad
+input (weights that are not floating point or hold NaN/Inf included): one line on stderr, exit 2, and
+nothing left in OUT (it is written to `.OUT.tmp-PID-XXXX` beside OUT and moved into place only when
+complete; what a killed run left there is removed by the next). `load_source` is shared with `bert-zoo diff`.
 
 Weights are canonical (`dict[name, numpy.ndarray]`, dense `[out, in]`, embeddings `[V, H]`) between
 reading and writing; the formats themselves are conversion.formats.
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,19 +28,30 @@ from typing import Any
 import numpy as np
 
 from bert_common.config import BertConfig
-from bert_common.files import resolve_model_dir
+from bert_common.files import read_text_file, resolve_model_dir
 from bert_common.heads import HEADS, get_head, head_of_checkpoint
 from bert_common.tokenization import TOKENIZER_FILES
-from bert_zoo.verify import ATOL, FORMAT_TWIN, compare_outputs, run_in, sample_inputs
+from bert_zoo.verify import (
+    ATOL,
+    FORMAT_TWIN,
+    compare_outputs,
+    group_diffs,
+    run_in,
+    sample_inputs,
+    within,
+    worst_field,
+)
 from conversion.canonical import fit_to_model, normalize_legacy_names
 from conversion.checkpoint import (
     DISK_FORMATS,
     FALLBACK_PATTERNS,
     PRETRAINED_PATTERNS,
+    WEIGHT_FILE_NAMES,
     detect_format,
-    read_weights,
+    read_checkpoint,
     write_weights,
 )
+from conversion.formats.atomic import atomic_directory
 from conversion.names import TIED_DECODER_WEIGHT, WORD_EMBEDDINGS
 from conversion.shapes import model_shapes
 
@@ -108,32 +121,30 @@ def _source_dir(src: str) -> Path:
 
 
 def load_source(
-    src: str, from_format: str, model_class: str | None
+    src: str, from_format: str, model_class: str | None, *, allow_nonfinite: bool = False
 ) -> tuple[Path, str, BertConfig, str, dict[str, np.ndarray], dict[str, Any]]:
     """(directory, format, config, head, canonical weights fitted to the head, key report).
 
     from_format: one of DISK_FORMATS or "auto"; model_class: a head name, or None to read it off the
-    weights.
+    weights. allow_nonfinite: accept weights holding NaN or Inf (`bert-zoo diff` shows where they
+    lead), listed in the report's "nonfinite"; a conversion refuses them (the default).
 
     Raises:
-        ConversionError: the weights lack tensors of the head, or hold tensors it does not have.
-        ModelNotFoundError, CheckpointError, ShapeMismatchError: no weights, a bad file, a tensor whose
-            shape does not fit the config.
+        ConversionError: the weights lack tensors of the head, hold tensors it does not have, or hold
+            NaN or Inf values.
+        ModelNotFoundError, CheckpointError, ShapeMismatchError: no weights, a bad file (a weight that is
+            not floating point), a tensor whose shape does not fit the config.
     """
     directory = _source_dir(src)
     fmt = detect_format(directory) if from_format == "auto" else from_format
     config = BertConfig.from_pretrained(directory)
-    skipped: list[str] = []
-    if fmt == "google-tf1":
-        from conversion.formats.google_tf1 import find_tf1_checkpoint, read_google_tf1
-
-        prefix = find_tf1_checkpoint(directory)
-        if prefix is None:
-            raise ConversionError(f"{directory}: no Google TF1 checkpoint (bert_model.ckpt.index)")
-        state, skipped = read_google_tf1(prefix)
-        file_name = prefix.name
-    else:
-        state, file_name = read_weights(directory, fmt)
+    read = read_checkpoint(directory, fmt)
+    if read.nonfinite and not allow_nonfinite:
+        raise ConversionError(
+            f"{directory / read.file_name}: {len(read.nonfinite)} weight(s) hold NaN or Inf values, e.g. "
+            f"{read.nonfinite[:3]}; a conversion never writes them on (the outputs could not be verified)"
+        )
+    state, file_name, skipped = read.state, read.file_name, read.skipped
     state, report = normalize_legacy_names(state)
     head = get_head(model_class).name if model_class else head_of_checkpoint(set(state))
     if fmt == "google-tf1" and "classifier.weight" in state:
@@ -164,6 +175,7 @@ def load_source(
         "format": fmt,
         "head": head,
         "tensors": len(fitted),
+        "nonfinite": list(read.nonfinite),
         "renamed": {**report.renamed, **fit.renamed},
         "dropped": {**report.dropped, **fit.dropped, **dict.fromkeys(skipped, "optimizer state")},
     }
@@ -205,12 +217,24 @@ def _copy_tokenizer(src: Path, out: Path) -> list[str]:
         cased = _vocab_is_cased(src / "vocab.txt")
         BertTokenizerFast(vocab_file=str(src / "vocab.txt"), do_lower_case=not cased).save_pretrained(out)
         copied = [n for n in TOKENIZER_FILES if (out / n).is_file()]
+    elif "tokenizer_config.json" in copied:
+        import json
+
+        # A tokenizer without a limit of its own gets the model's (OUT's config.json is written first);
+        # the Google-release branch above gets it from save_pretrained.
+        path = out / "tokenizer_config.json"
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        limit = settings.get("model_max_length") if isinstance(settings, dict) else 0
+        if not isinstance(limit, int) or limit >= int(1e30):
+            config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+            settings["model_max_length"] = int(config["max_position_embeddings"])
+            path.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return copied
 
 
 def _vocab_is_cased(path: Path) -> bool:
     """True when the vocabulary has upper-case word pieces (Google's cased releases)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text_file(path, "vocabulary file").splitlines():
         token = line.strip()
         if token and not (token.startswith("[") and token.endswith("]")) and token != token.lower():
             return True
@@ -249,42 +273,55 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if src_format == "google-tf1" and args.to_format == "google-tf1":
         raise ConversionError("google-tf1 can only be read")
     _print_key_report(report, args.to_format)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    _clean_legacy_staging(out)
     try:
-        saved = config.copy()
-        saved.architectures = [head]
-        saved.save_pretrained(tmp)
-        progress = _ProgressState(state, desc=f"writing {args.to_format}")
-        try:
-            files = write_weights(
-                progress, tmp, args.to_format, model_class=head, max_shard_size=args.max_shard_size
+        # Written into `.OUT.tmp-PID-XXXX` beside OUT, moved into place only when complete and verified;
+        # the leftovers of a killed run are removed here first (conversion.formats.atomic).
+        with atomic_directory(out, caller="bert-zoo convert") as tmp:
+            saved = config.copy()
+            saved.architectures = [head]
+            saved.save_pretrained(tmp)
+            progress = _ProgressState(state, desc=f"writing {args.to_format}")
+            try:
+                files = write_weights(
+                    progress, tmp, args.to_format, model_class=head, max_shard_size=args.max_shard_size
+                )
+            finally:
+                progress.close()
+            copied = _copy_tokenizer(src_dir, tmp)
+            print(
+                f"wrote:   config.json, {', '.join(f.name for f in files)}"
+                + (f", {', '.join(copied)}" if copied else "")
             )
-        finally:
-            progress.close()
-        copied = _copy_tokenizer(src_dir, tmp)
-        print(
-            f"wrote:   config.json, {', '.join(f.name for f in files)}"
-            + (f", {', '.join(copied)}" if copied else "")
-        )
-        status = 0
-        if not args.no_verify:
-            diffs = verify(src_dir, src_format, tmp, args.to_format, head, config)
-            status = _print_verification(diffs, FORMAT_TWIN[src_format], FORMAT_TWIN[args.to_format])
-            if status:
-                raise _VerificationFailed()
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+            if not args.no_verify:
+                diffs = verify(src_dir, src_format, tmp, args.to_format, head, config)
+                if _print_verification(diffs, FORMAT_TWIN[src_format], FORMAT_TWIN[args.to_format]):
+                    raise _VerificationFailed()
     except _VerificationFailed:
-        shutil.rmtree(tmp, ignore_errors=True)
         print(f"verification failed: nothing written to {out}", file=sys.stderr)
         return 1
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     print(f"done in {time.perf_counter() - start:.1f}s: {out}")
     return 0
+
+
+# The temporary folders of bert-zoo convert before it used conversion.formats.atomic: tempfile.mkdtemp
+# names, `.OUT.` and 8 characters. Removed when they hold only what a conversion writes.
+_LEGACY_STAGING = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}$")
+
+
+def _clean_legacy_staging(out: Path) -> None:
+    out = Path(os.path.abspath(out))
+    if not out.parent.is_dir():
+        return
+    ours = {"config.json", *WEIGHT_FILE_NAMES.values(), *TOKENIZER_FILES}
+    for entry in out.parent.iterdir():
+        match = _LEGACY_STAGING.match(entry.name)
+        if not (match and match["name"] == out.name and entry.is_dir() and not entry.is_symlink()):
+            continue
+        names = {p.name for p in entry.iterdir()}
+        if all(n in ours or n.endswith(".safetensors") or n.startswith("model.safetensors") for n in names):
+            shutil.rmtree(entry, ignore_errors=True)
+            logger.info("removed %s, left by a bert-zoo convert that was killed", entry)
 
 
 class _VerificationFailed(Exception):
@@ -292,17 +329,16 @@ class _VerificationFailed(Exception):
 
 
 def _print_verification(diffs: Mapping[str, float], before: str, after: str) -> int:
-    worst_name = max(diffs, key=diffs.get)
+    worst_name, worst = worst_field(diffs)
     print(f"verify:  source in {before} vs result in {after}, max |diff| per output field:")
-    groups: dict[str, float] = {}
-    for name, value in diffs.items():
-        key = name.split(".")[0]
-        groups[key] = max(groups.get(key, 0.0), value)
-    for name, value in groups.items():
-        flag = "" if value <= ATOL else "   <-- above 1e-5"
+    for name, value in group_diffs(diffs).items():
+        flag = "" if within(value) else ("   <-- NaN or Inf" if math.isnan(value) else "   <-- above 1e-5")
         print(f"  {name:<28} {value:.2e}{flag}")
-    if diffs[worst_name] > ATOL:
-        print(f"  worst: {worst_name} {diffs[worst_name]:.2e} > {ATOL:g}")
+    if math.isnan(worst):
+        print(f"  worst: {worst_name} nan: an output holds NaN or Inf on at least one side")
+        return 1
+    if not within(worst):
+        print(f"  worst: {worst_name} {worst:.2e} > {ATOL:g}")
         return 1
     print(f"  all fields within {ATOL:g}")
     return 0

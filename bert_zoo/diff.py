@@ -2,7 +2,7 @@
 
 Loads one checkpoint in each twin, runs the same inputs, and prints max-abs-diff per stage (embeddings,
 each layer, pooler, each head output) for every pair, marking values above 1e-5 and naming the first
-stage that diverges.
+stage that diverges. A NaN or Inf in either twin's output is a difference of NaN: marked, never within.
 
 Shapes: inputs are B=2 rows of T=11 tokens (the second row padded); every stage is compared whole,
 padded positions included ([B, T, H] hidden states, [B, H] pooler, the head's outputs).
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bert_zoo.convert import ConversionError, load_source, quiet_loading
-from bert_zoo.verify import ATOL, TWINS, compare_outputs, run_in, sample_inputs
+from bert_zoo.verify import ATOL, TWINS, compare_outputs, run_in, sample_inputs, within
 
 
 def add_parser(sub: Any) -> None:
@@ -41,7 +41,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise ConversionError(
             f"--frameworks needs two or more of {', '.join(TWINS)}, got {args.frameworks!r}"
         )
-    directory, _fmt, config, head, _state, _report = load_source(args.model, "auto", args.model_class)
+    directory, _fmt, config, head, _state, report = load_source(
+        args.model, "auto", args.model_class, allow_nonfinite=True
+    )
+    if report["nonfinite"]:
+        print(f"note: {len(report['nonfinite'])} weight(s) hold NaN or Inf: {report['nonfinite'][:3]}")
     base_inputs = sample_inputs(config, "BertModel")
     head_inputs = sample_inputs(config, head)
     runs: dict[str, dict[str, np.ndarray]] = {}
@@ -72,13 +76,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
         for pair in pairs:
             value = diffs[pair][key]
             cells.append(
-                f"{value:.2e}" + ("!" if value > ATOL else " ") + " " * (len(pair[0]) + len(pair[1]) - 1)
+                f"{value:8.2e}" + (" " if within(value) else "!") + " " * (len(pair[0]) + len(pair[1]) - 1)
             )
-            if value > ATOL and first_bad is None:
+            if not within(value) and first_bad is None:
                 first_bad = (labels.get(key, key), pair)
         print(f"| {labels.get(key, key):<40} | " + " | ".join(cells) + " |")
     if first_bad:
-        print(f"first divergence above {ATOL:g}: {first_bad[0]} ({first_bad[1][0]} vs {first_bad[1][1]})")
+        print(
+            f"first divergence above {ATOL:g} (or NaN/Inf): {first_bad[0]} "
+            f"({first_bad[1][0]} vs {first_bad[1][1]})"
+        )
         return 1
     print(f"all stages within {ATOL:g}")
     return 0

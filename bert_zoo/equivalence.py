@@ -21,7 +21,7 @@ import numpy as np
 
 from bert_common.config import BertConfig
 from bert_common.heads import HEADS
-from bert_zoo.verify import compare_outputs, run_in, sample_inputs
+from bert_zoo.verify import compare_outputs, group_diffs, run_in, sample_inputs, worst_field
 from conversion.checkpoint import save_pretrained
 from conversion.shapes import model_shapes
 
@@ -211,16 +211,13 @@ class PairResult:
 
     @property
     def worst(self) -> tuple[str, float]:
-        name = max(self.diffs, key=self.diffs.get)
-        return name, self.diffs[name]
+        """(field, diff) of the worst field; a NaN (an output that is not finite) is the worst."""
+        return worst_field(self.diffs)
 
     def grouped(self) -> dict[str, float]:
-        """Max diff per field family: loss, logits..., hidden_states, attentions, cross_attentions, pooler."""
-        out: dict[str, float] = {}
-        for name, value in self.diffs.items():
-            key = name.split(".")[0]
-            out[key] = max(out.get(key, 0.0), value)
-        return out
+        """Max diff per field family: loss, logits..., hidden_states, attentions, cross_attentions, pooler
+        (NaN when any field of the family is NaN)."""
+        return group_diffs(self.diffs)
 
 
 def run_grid(

@@ -5,7 +5,8 @@ Every twin offers the same two functions in its `pipelines` module (see bert_zoo
     load_model(head, source) -> (model, config, loading_info)
     run_numpy(model, arrays, **forward_kwargs) -> {field: numpy array or tuple of arrays}
 
-so the converter's verification, `bert-zoo diff` and the equivalence grid are written once, here.
+so the converter's verification, `bert-zoo diff` and the equivalence grid are written once, here, and so
+is the comparison: a NaN or Inf on either side is a difference of NaN, which no tolerance passes.
 
 Shapes: B batch, T positions, C choices, S encoder length, H hidden size, L layers.
 """
@@ -13,8 +14,9 @@ Shapes: B batch, T positions, C choices, S encoder length, H hidden size, L laye
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -84,8 +86,55 @@ def flatten_outputs(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return flat
 
 
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Max |a - b| over two arrays of one shape (0.0 when empty); NaN when either side holds a NaN or an
+    Inf anywhere, so a non-finite output is never "within" a tolerance (see `within`)."""
+    if not a.size:
+        return 0.0
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("nan")
+    return float(np.max(np.abs(a - b)))
+
+
+def within(value: float, atol: float = ATOL) -> bool:
+    """Whether a difference passes `atol` (default 1e-5); NaN (a non-finite output) never passes."""
+    return bool(value <= atol)
+
+
+def nan_max(values: Iterable[float]) -> float:
+    """The largest of `values`, NaN when any is NaN (Python's `max` would skip it by comparing false);
+    0.0 when there are none."""
+    values = list(values)
+    if any(math.isnan(v) for v in values):
+        return float("nan")
+    return max(values, default=0.0)
+
+
+def worst_field(diffs: Mapping[str, float]) -> tuple[str, float]:
+    """(field, difference) of the worst field of `diffs`: the first NaN, otherwise the largest.
+
+    Raises:
+        ValueError: `diffs` is empty.
+    """
+    if not diffs:
+        raise ValueError("no fields to compare")
+    for name, value in diffs.items():
+        if math.isnan(value):
+            return name, value
+    name = max(diffs, key=diffs.__getitem__)
+    return name, diffs[name]
+
+
+def group_diffs(diffs: Mapping[str, float]) -> dict[str, float]:
+    """Worst difference per field family (`hidden_states.3` -> `hidden_states`), NaN winning."""
+    families: dict[str, list[float]] = {}
+    for name, value in diffs.items():
+        families.setdefault(name.split(".")[0], []).append(value)
+    return {family: nan_max(values) for family, values in families.items()}
+
+
 def compare_outputs(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Max |a - b| per field (0.0 for empty fields).
+    """Max |a - b| per field (see `max_abs_diff`: 0.0 for empty fields, NaN when a side is not finite).
 
     Raises:
         ValueError: a field is on one side only, or has a different shape on each side.
@@ -99,7 +148,7 @@ def compare_outputs(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) ->
             raise ValueError(
                 f"output {name!r} has shape {a[name].shape} on one side and {b[name].shape} on the other"
             )
-        diffs[name] = float(np.max(np.abs(a[name] - b[name]))) if a[name].size else 0.0
+        diffs[name] = max_abs_diff(a[name], b[name])
     return diffs
 
 

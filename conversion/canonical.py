@@ -11,16 +11,20 @@ hands over the weights read from disk. `fit_to_model` then
 
 The returned `LoadReport` names every key in each group; `log()` writes it the way Transformers users
 know, and `loading_info()` is the dict that `from_pretrained(..., output_loading_info=True)` returns.
+
+Before any of that, `check_weights` looks at what every reader returned, whatever the format: a weight
+that is not floating point (int, bool) is refused, one holding NaN or Inf is named in a warning.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from conversion.formats.errors import CheckpointError
 from conversion.names import (
     DECODER_BIAS_ALIAS,
     HEAD_ROOTS,
@@ -39,6 +43,40 @@ OPTIMIZER_SLOTS = frozenset(
 def is_optimizer_slot(name: str) -> bool:
     """True for optimizer state such as `bert/embeddings/word_embeddings/adam_m` or `global_step`."""
     return any(part in OPTIMIZER_SLOTS for part in name.replace("/", ".").split("."))
+
+
+def check_weights(state: Mapping[str, np.ndarray], where: Callable[[str], str]) -> list[str]:
+    """Refuse weights that are not floating point; name those holding NaN or Inf. Returns the latter.
+
+    state: {name: array} as a reader returned it (any shape). where: the file a tensor came from, for
+    the messages. Integer buffers that are not weights (the `position_ids` buffer, optimizer state such
+    as `global_step`) are left alone; a warning on the "bert_zoo" logger names every weight holding NaN
+    or Inf, with how many of its values are.
+
+    Raises:
+        CheckpointError: a weight whose dtype is not floating (int32, int64, bool, ...), naming the
+            tensor, its dtype and the file.
+    """
+    nonfinite: dict[str, str] = {}
+    for name, value in state.items():
+        if name.endswith(POSITION_IDS_BUFFER) or is_optimizer_slot(name):
+            continue
+        if not np.issubdtype(value.dtype, np.floating):
+            raise CheckpointError(
+                f"{where(name)}: tensor {name!r} has dtype {value.dtype} (shape {tuple(value.shape)}); "
+                "model weights must be floating point (float16, bfloat16, float32 or float64)"
+            )
+        finite = np.isfinite(value)
+        if not finite.all():
+            nans = int(np.isnan(value).sum())
+            nonfinite[name] = f"{nans} NaN, {value.size - int(finite.sum()) - nans} Inf"
+    if nonfinite:
+        detail = ", ".join(f"{name} ({counts})" for name, counts in nonfinite.items())
+        files = sorted({where(name) for name in nonfinite})
+        logger.warning(
+            "%d weight(s) of %s hold NaN or Inf values: %s", len(nonfinite), ", ".join(files), detail
+        )
+    return list(nonfinite)
 
 
 @dataclass

@@ -12,15 +12,22 @@ one module of `conversion.formats`:
     flax_model.msgpack     formats/flax_msgpack.py: Transformers' Flax weights (msgpack)
     bert_model.ckpt.*      formats/google_tf1.py: Google's TF1 checkpoints, optimizer state skipped
 
+Whatever the format, `read_checkpoint` then checks what was read (conversion.canonical.check_weights):
+a weight that is not floating point is refused, one holding NaN or Inf is named in a warning; a shard
+index may only name files inside its directory. `save_pretrained` writes a whole directory atomically
+(conversion.formats.atomic).
+
 Weights are `dict[canonical name, numpy.ndarray]`, dense matrices `[out, in]` (e.g. `[H, H]`, `[I, H]`),
 embeddings `[V, H]`, whatever the file stores.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,8 @@ import numpy as np
 
 from bert_common.config import CONFIG_NAME, GOOGLE_CONFIG_NAME, BertConfig
 from bert_common.files import ModelNotFoundError, resolve_model_dir
+from conversion.canonical import check_weights
+from conversion.formats.atomic import atomic_directory
 from conversion.formats.flax_msgpack import FLAX_WEIGHTS_NAME
 from conversion.formats.pytorch_bin import PT_WEIGHTS_NAME
 from conversion.formats.safetensors import (
@@ -35,6 +44,7 @@ from conversion.formats.safetensors import (
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
     read_safetensors,
+    shard_files,
     write_safetensors,
 )
 from conversion.formats.tf_h5 import TF_WEIGHTS_NAME
@@ -93,45 +103,81 @@ def detect_format(directory: str | os.PathLike[str]) -> str:
     )
 
 
-def read_weights(directory: str | os.PathLike[str], fmt: str = "auto") -> tuple[dict[str, np.ndarray], str]:
-    """(canonical weights, file they came from) for the weights stored in `directory`.
+@dataclass
+class WeightsFile:
+    """What `read_checkpoint` read: canonical weights and where they came from.
 
-    fmt: one of DISK_FORMATS, or "auto" (default) to detect (safetensors first). `pytorch_model.bin` is
-    loaded with weights_only=True; Google TF1 optimizer state is skipped and logged by name.
+    state: {canonical name: array}, floating point. file_name: the file (or index, or TF1 prefix) read.
+    skipped: optimizer-state names a Google TF1 checkpoint held (not in `state`). nonfinite: names of
+    weights holding NaN or Inf (already warned about).
+    """
+
+    state: dict[str, np.ndarray]
+    file_name: str
+    skipped: list[str] = field(default_factory=list)
+    nonfinite: list[str] = field(default_factory=list)
+
+
+def read_checkpoint(directory: str | os.PathLike[str], fmt: str = "auto") -> WeightsFile:
+    """Read the weights stored in `directory` and check them (`conversion.canonical.check_weights`).
+
+    fmt: one of DISK_FORMATS, or "auto" (default) to detect (safetensors first). Every format passes
+    the same checks here: a weight that is not floating point is refused, one holding NaN or Inf is
+    named in a warning (and listed in `nonfinite`).
 
     Raises:
         ValueError: unknown `fmt`.
         ModelNotFoundError: no weights of the format in `directory`.
-        CheckpointError: a truncated, corrupt or inconsistent file.
+        CheckpointError: a truncated, corrupt or inconsistent file; a shard outside `directory`; a
+            weight whose dtype is not floating point (named with its dtype and file).
         ImportError: the format needs a library that is not installed (torch, h5py, msgpack, tensorflow).
     """
     directory = Path(directory)
     if fmt == "auto":
         fmt = detect_format(directory)
+    skipped: list[str] = []
+    shard_of: Mapping[str, str] = {}
     if fmt == "safetensors":
-        index = (directory / SAFE_WEIGHTS_INDEX_NAME).is_file()
-        return read_safetensors(directory), SAFE_WEIGHTS_INDEX_NAME if index else SAFE_WEIGHTS_NAME
-    if fmt == "pytorch":
+        state = read_safetensors(directory)
+        sharded = (directory / SAFE_WEIGHTS_INDEX_NAME).is_file()
+        file_name = SAFE_WEIGHTS_INDEX_NAME if sharded else SAFE_WEIGHTS_NAME
+        shard_of = shard_files(directory) if sharded else {}  # name each shard in the messages
+    elif fmt == "pytorch":
         from conversion.formats.pytorch_bin import read_pytorch_bin
 
-        return read_pytorch_bin(directory / PT_WEIGHTS_NAME), PT_WEIGHTS_NAME
-    if fmt == "tf-h5":
+        state, file_name = read_pytorch_bin(directory / PT_WEIGHTS_NAME), PT_WEIGHTS_NAME
+    elif fmt == "tf-h5":
         from conversion.formats.tf_h5 import read_tf_h5
 
-        return read_tf_h5(directory / TF_WEIGHTS_NAME), TF_WEIGHTS_NAME
-    if fmt == "flax-msgpack":
+        state, file_name = read_tf_h5(directory / TF_WEIGHTS_NAME), TF_WEIGHTS_NAME
+    elif fmt == "flax-msgpack":
         from conversion.formats.flax_msgpack import read_flax_msgpack
 
-        return read_flax_msgpack(directory / FLAX_WEIGHTS_NAME), FLAX_WEIGHTS_NAME
-    if fmt == "google-tf1":
+        state, file_name = read_flax_msgpack(directory / FLAX_WEIGHTS_NAME), FLAX_WEIGHTS_NAME
+    elif fmt == "google-tf1":
         from conversion.formats.google_tf1 import find_tf1_checkpoint, read_google_tf1
 
         prefix = find_tf1_checkpoint(directory)
         if prefix is None:
             raise ModelNotFoundError(f"{directory}: no Google TF1 checkpoint (bert_model.ckpt.index)")
-        state, _skipped = read_google_tf1(prefix)
-        return state, prefix.name
-    raise ValueError(f"unknown weights format {fmt!r}; known formats: auto, {', '.join(DISK_FORMATS)}")
+        state, skipped = read_google_tf1(prefix)
+        file_name = prefix.name
+    else:
+        raise ValueError(f"unknown weights format {fmt!r}; known formats: auto, {', '.join(DISK_FORMATS)}")
+    nonfinite = check_weights(state, lambda name: str(directory / shard_of.get(name, file_name)))
+    return WeightsFile(state, file_name, skipped, nonfinite)
+
+
+def read_weights(directory: str | os.PathLike[str], fmt: str = "auto") -> tuple[dict[str, np.ndarray], str]:
+    """(canonical weights, file they came from) for the weights stored in `directory`: `read_checkpoint`
+    without the details. `pytorch_model.bin` is loaded with weights_only=True; Google TF1 optimizer
+    state is skipped and logged by name.
+
+    Raises:
+        See `read_checkpoint`.
+    """
+    read = read_checkpoint(directory, fmt)
+    return read.state, read.file_name
 
 
 def write_weights(
@@ -228,6 +274,14 @@ def load_pretrained(
     return config, state, f"{directory / file_name}"
 
 
+def replaced_by_save(name: str) -> bool:
+    """Whether `save_pretrained` supersedes the entry `name` of an existing checkpoint directory:
+    config.json and every safetensors layout (single, index, shards). Other files stay."""
+    return name in (CONFIG_NAME, SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME) or bool(
+        fnmatch.fnmatchcase(name, "model-*-of-*.safetensors")
+    )
+
+
 def save_pretrained(
     directory: str | os.PathLike[str],
     config: BertConfig,
@@ -236,10 +290,15 @@ def save_pretrained(
     architecture: str | None = None,
     max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
 ) -> list[Path]:
-    """Write `config.json` and the canonical weights; returns the files written.
+    """Write `config.json` and the canonical weights, atomically; returns the files written.
 
     architecture: the Transformers class name recorded in `config.architectures` (e.g. "BertForMaskedLM").
     max_shard_size: bytes or a string such as "5GB" (the default); larger weights are sharded.
+
+    Every twin saves through here. The files are written into a hidden folder beside `directory` and
+    replace it in one atomic step (conversion.formats.atomic), so a crash or kill at any moment leaves
+    the previous checkpoint whole; other files of an existing `directory` (tokenizer, other formats)
+    are kept; files get the umask's usual mode (0644 under umask 022).
 
     Raises:
         NotADirectoryError: `directory` is an existing file.
@@ -247,10 +306,10 @@ def save_pretrained(
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"save_pretrained needs a directory, {directory} is a file")
-    directory.mkdir(parents=True, exist_ok=True)
     if architecture is not None:
         config = config.copy()
         config.architectures = [architecture]
-    written = [config.save_pretrained(directory)]
-    written += write_safetensors(state, directory, max_shard_size=max_shard_size)
-    return written
+    with atomic_directory(directory, replaces=replaced_by_save) as staging:
+        written = [config.save_pretrained(staging)]
+        written += write_safetensors(state, staging, max_shard_size=max_shard_size)
+    return [directory / path.relative_to(staging) for path in written]

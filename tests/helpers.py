@@ -120,7 +120,15 @@ def fields(output: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 
 def worst_diff(got: Mapping[str, Any], expected: Mapping[str, Any]) -> tuple[float, str]:
-    """(largest max-abs-diff, its field) over the fields of `expected`; `got` must hold each of them."""
-    diffs = {k: max_abs_diff(to_numpy(got[k]), to_numpy(v)) for k, v in expected.items()}
-    key = max(diffs, key=diffs.get)
-    return diffs[key], key
+    """(largest max-abs-diff, its field) over the fields of `expected`; `got` must hold each of them.
+
+    A NaN or Inf on either side makes that field's diff NaN, and a NaN is the worst (so `<= ATOL` fails)."""
+    from bert_zoo.verify import worst_field
+
+    diffs = {}
+    for key, value in expected.items():
+        a, b = np.asarray(to_numpy(got[key]), np.float64), np.asarray(to_numpy(value), np.float64)
+        diff = max_abs_diff(a, b)  # raises on a shape difference
+        diffs[key] = diff if np.isfinite(a).all() and np.isfinite(b).all() else float("nan")
+    key, diff = worst_field(diffs)
+    return diff, key

@@ -14,11 +14,12 @@ Both tokenizers import this module; neither imports the other.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,19 +67,24 @@ def resolve_tokenizer_dir(
 def load_vocab(path: str | os.PathLike[str]) -> dict[str, int]:
     """Read vocab.txt: one token per line, id = line number (as the Rust WordPiece reads it).
 
-    Trailing White_Space (including "\\r") is stripped from each line; a token that appears twice keeps
-    the id of its last line. Raises ModelNotFoundError for a missing file, ValueError for an empty one.
+    Trailing White_Space (including "\\r") is stripped from each line. Raises ModelNotFoundError for a
+    missing file, ValueError for an empty one, one that is not UTF-8 (naming the file and the offset of
+    the first bad byte) or one holding a token twice (naming the token, its lines and the file).
     """
     path = Path(path)
     if not path.is_file():
         raise ModelNotFoundError(f"vocabulary file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start : err.start + 1]
+        raise ValueError(
+            f"vocabulary file {path} is not UTF-8 text: byte {bad!r} at offset {err.start} ({err.reason})"
+        ) from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    vocab: dict[str, int] = {}
-    for index, line in enumerate(lines):
-        vocab[line.rstrip(WHITESPACE_STR)] = index
+    vocab = unique_tokens([line.rstrip(WHITESPACE_STR) for line in lines], f"vocabulary file {path}")
     if not vocab:
         raise ValueError(f"vocabulary file {path} is empty")
     return vocab
@@ -103,10 +109,32 @@ def vocab_from_list(tokens: Mapping[str, int] | Iterable[str]) -> dict[str, int]
         return vocab
     if isinstance(tokens, (str, bytes)):
         raise TypeError("vocab must be a mapping or a list of tokens, not a string")
-    vocab = {}
-    for index, token in enumerate(tokens):
+    tokens = list(tokens)
+    for token in tokens:
         if not isinstance(token, str):
             raise TypeError(f"vocab entries must be strings, got {type(token).__name__} {token!r}")
+    return unique_tokens(tokens, "the vocabulary list", unit="entries", base=0)
+
+
+def unique_tokens(tokens: Sequence[str], where: str, unit: str = "lines", base: int = 1) -> dict[str, int]:
+    """{token: position} of `tokens`, each of which must appear once (a vocabulary: position = id).
+
+    where: what holds the tokens, named in the error ("vocabulary file /x/vocab.txt"). unit / base: how
+    positions are named in the error (lines numbered from 1; list entries from 0, i.e. ids).
+    Raises ValueError naming the first repeated token, every position it has and `where` (Transformers
+    and the Rust library keep the last id silently; a repeated token leaves an id no text can produce).
+    """
+    vocab: dict[str, int] = {}
+    for index, token in enumerate(tokens):
+        if token in vocab:
+            places = [str(i + base) for i, other in enumerate(tokens) if other == token]
+            counts = collections.Counter(tokens)
+            more = sum(1 for n in counts.values() if n > 1) - 1
+            raise ValueError(
+                f"duplicate token {token!r} on {unit} {', '.join(places[:-1])} and {places[-1]} of {where}"
+                + (f" (and {more} more repeated token{'s' * (more > 1)})" if more else "")
+                + "; every token must appear once, its position being its id"
+            )
         vocab[token] = index
     return vocab
 
@@ -320,8 +348,18 @@ def write_tokenizer_config(
     """Write tokenizer_config.json (with added_tokens_decoder) and special_tokens_map.json into `directory`.
 
     ids: the vocabulary id of every special token and never_split entry. Returns the two paths.
+    A tokenizer without a model_max_length of its own, saved beside a model's config.json, gets the
+    model's limit (max_position_embeddings) written, so loaders truncate to what the model takes.
     """
     config = options.to_config()
+    model_config = directory / "config.json"
+    if options.model_max_length == TokenizerOptions.model_max_length and model_config.is_file():
+        try:
+            limit = json.loads(model_config.read_text(encoding="utf-8")).get("max_position_embeddings")
+        except (OSError, ValueError, AttributeError):
+            limit = None  # not a model config we can read: the tokenizer keeps no limit
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            config["model_max_length"] = limit
     added = {}
     for token in (*options.special_tokens, *options.never_split):
         added[str(ids[token])] = {

@@ -6,6 +6,7 @@
     flax_msgpack.py   flax_model.msgpack (Transformers' Flax)   "flax" names, dense kernels [in, out]
     google_tf1.py     bert_model.ckpt.* (google-research/bert)  "tf1" names, read only
     errors.py         CheckpointError, raised by all of them for a bad file
+    atomic.py         atomic_directory: a checkpoint directory written whole or not at all
 
 Each reader returns `dict[canonical name, numpy.ndarray]` and each writer takes one; names and layouts
 come from `conversion.names` (a Placement per tensor), never from the format module. Choosing the format

@@ -28,7 +28,11 @@ _CHUNKED = "__msgpack_chunked_array__"
 _MAX_CHUNK = 2**30
 
 
-def _dtype(name: str) -> np.dtype:
+class _BadArray(ValueError):
+    """An array entry of the msgpack that numpy cannot rebuild (unknown dtype, wrong byte count)."""
+
+
+def _dtype(name: object) -> np.dtype:
     if name == "bfloat16":
         try:
             import ml_dtypes
@@ -38,14 +42,26 @@ def _dtype(name: str) -> np.dtype:
             raise CheckpointError(
                 "this msgpack holds bfloat16 arrays; reading them needs ml_dtypes"
             ) from None
-    return np.dtype(name)
+    try:
+        return np.dtype(name)
+    except TypeError:
+        raise _BadArray(f"an array has the unknown dtype {name!r}") from None
 
 
 def _array_from_ext(data: bytes) -> np.ndarray:
     import msgpack
 
-    shape, dtype_name, buffer = msgpack.unpackb(data, raw=False)
-    return np.frombuffer(buffer, dtype=_dtype(dtype_name)).reshape(shape)
+    try:
+        shape, dtype_name, buffer = msgpack.unpackb(data, raw=False)
+    except (ValueError, TypeError) as err:
+        raise _BadArray(f"an array entry is not (shape, dtype, bytes): {err}") from None
+    dtype = _dtype(dtype_name)
+    try:
+        return np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    except (ValueError, TypeError) as err:
+        raise _BadArray(
+            f"an array of dtype {dtype} and shape {shape} does not fit its bytes: {err}"
+        ) from None
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -91,6 +107,8 @@ def read_flax_msgpack(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         raise CheckpointError(f"Flax weights file not found: {path}")
     try:
         tree = msgpack.unpackb(path.read_bytes(), ext_hook=_ext_hook, raw=False, strict_map_key=False)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {err}") from None
     except (msgpack.exceptions.ExtraData, msgpack.exceptions.UnpackException, ValueError) as err:
         raise CheckpointError(
             f"{path} is not a readable Flax msgpack file (truncated or corrupt): {err}"

@@ -8,6 +8,7 @@ directions import PyTorch lazily.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def read_pytorch_bin(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
     Raises:
         ImportError: PyTorch is not installed.
-        CheckpointError: the file is truncated, corrupt, unsafe, or not a dict of tensors.
+        CheckpointError: the file is truncated, corrupt, or not a dict of tensors; or unsafe: a pickle
+            that needs a global torch's weights-only unpickler blocks (the message names it and the file).
     """
     try:
         import torch
@@ -49,9 +51,7 @@ def read_pytorch_bin(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for truncated/corrupt/unsafe pickles
-        raise CheckpointError(
-            f"{path} could not be read as a PyTorch weights file (weights_only=True): {err}"
-        ) from None
+        raise CheckpointError(_load_failure(path, err)) from None
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{path} holds a {type(state).__name__}, expected a state dict")
     out = {}
@@ -63,3 +63,27 @@ def read_pytorch_bin(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             tensor = tensor.float()
         out[name] = tensor.numpy()
     return out
+
+
+# torch's two spellings of a refused global: "Unsupported global: GLOBAL numpy...._reconstruct was not an
+# allowed global" and "Trying to load unsupported GLOBAL posix.system whose module posix is blocked".
+_BLOCKED_GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)")
+
+
+def _load_failure(path: str | os.PathLike[str], err: Exception) -> str:
+    """The first line of the error for a file torch.load(weights_only=True) could not read.
+
+    A refused pickle names the blocked global and the file first. torch's own advice (retry with
+    weights_only=False, or allowlist the global) is left out: both disable the protection.
+    """
+    text = str(err)
+    if "Weights only load failed" in text or "weights_only" in text:
+        blocked = _BLOCKED_GLOBAL.search(text)
+        what = f"the global {blocked.group(1)}" if blocked else "a construct that is not plain tensors"
+        return (
+            f"{path}: refused to load: the pickle needs {what}, which a weights file never needs (a pickle "
+            "that imports it can run code); pytorch_model.bin is only read with torch.load(weights_only=True). "
+            "Use a safetensors copy of these weights, or rebuild the file from a trusted source"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return f"{path} could not be read as a PyTorch weights file (truncated or corrupt?): {first}"

@@ -4,7 +4,7 @@ The canonical weights are a flat `dict[str, numpy.ndarray]` keyed by Transformer
 (conversion.names), dense matrices `[out, in]`. `model.safetensors` holds exactly that, so reading and
 writing it needs only numpy and safetensors: no name mapping, no transpose. Above `max_shard_size` the
 weights are split into `model-0000i-of-0000n.safetensors` with a `model.safetensors.index.json`, the
-layout Transformers reads and writes.
+layout Transformers reads and writes. An index may only name files inside its own directory.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import re
 import struct
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
@@ -106,7 +106,7 @@ def read_safetensors(directory: str | os.PathLike[str]) -> dict[str, np.ndarray]
 
     Raises:
         CheckpointError: no safetensors file, a corrupt file or index, a shard missing or disagreeing
-            with the index.
+            with the index, an index naming a file outside `directory` (see `shard_files`).
     """
     directory = Path(directory)
     index_path = directory / SAFE_WEIGHTS_INDEX_NAME
@@ -118,12 +118,56 @@ def read_safetensors(directory: str | os.PathLike[str]) -> dict[str, np.ndarray]
     return read_safetensors_file(single)
 
 
-def _read_sharded(index_path: Path) -> dict[str, np.ndarray]:
+def shard_files(directory: str | os.PathLike[str]) -> dict[str, str]:
+    """{tensor name: shard file name} of the sharded checkpoint in `directory`, from its index.
+
+    Every file the index names must lie inside `directory`: a relative name without `..` that leaves
+    it, and, once symlinks are followed, a file inside `directory` (or, for a huggingface_hub cache
+    snapshot, inside that repository's `blobs` folder, where the hub keeps the files the snapshot links).
+
+    Raises:
+        CheckpointError: the index is not valid JSON with a `weight_map` of names to file names, or
+            names a file outside `directory` (an absolute path, `..`, or a symlink leading out).
+    """
+    index_path = Path(directory) / SAFE_WEIGHTS_INDEX_NAME
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
-        weight_map: dict[str, str] = index["weight_map"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        weight_map = index["weight_map"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
         raise CheckpointError(f"{index_path} is not a valid safetensors index: {err}") from None
+    if not isinstance(weight_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in weight_map.items()
+    ):
+        raise CheckpointError(f"{index_path}: 'weight_map' must map tensor names to shard file names")
+    for shard in sorted(set(weight_map.values())):
+        _check_inside(index_path, shard)
+    return weight_map
+
+
+def _check_inside(index_path: Path, shard: str) -> None:
+    directory = index_path.parent
+    pure = PurePosixPath(shard.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(shard).drive or ".." in pure.parts:
+        raise CheckpointError(
+            f"{index_path} names the shard {shard!r}, a path outside the model directory {directory}; "
+            "an index may only name files inside its directory"
+        )
+    root = directory.resolve()
+    roots = [root]
+    if (
+        root.parent.name == "snapshots"
+    ):  # a huggingface_hub cache: snapshots/<commit>/file -> ../../blobs/<sha>
+        roots.append(root.parent.parent / "blobs")
+    target = (directory / pure).resolve()
+    if not any(target.is_relative_to(r) for r in roots):
+        raise CheckpointError(
+            f"{index_path} names the shard {shard!r}, which resolves to {target}, outside the model "
+            f"directory {directory} (a symlink leading out of it); an index may only name files inside"
+        )
+
+
+def _read_sharded(index_path: Path) -> dict[str, np.ndarray]:
+    weight_map = shard_files(index_path.parent)
     shards = sorted(set(weight_map.values()))
     missing = [s for s in shards if not (index_path.parent / s).is_file()]
     if missing:
