@@ -1,9 +1,12 @@
-"""The six pipeline tasks: how each turns inputs into model features and model outputs into answers.
+"""How the pipeline tasks turn inputs into model features and model outputs into answers.
 
 `bert_common.pipelines.Pipeline` looks a task's handler up in `HANDLERS` and calls it in three steps:
-`split_inputs` (one input or a list), `prepare` (tokenize one input into features, several for a long
+`gather` (one input or a list, from the call's positional input or, for question answering, its
+question=/context= keywords), `prepare` (tokenize one input into features, several for a long
 question-answering context, plus the state post-processing needs) and `finish` (the answer, from the
 numpy outputs of that input's features, through the pure-numpy functions of `bert_common.tasks`).
+This module holds the base `TaskHandler` and the handlers of fill-mask, text-classification,
+token-classification and question-answering; the two short ones are in `bert_common.pipelines`.
 
 Shape legend: T = tokens of one feature, H = hidden size, V = vocabulary size, Y = labels (num_labels).
 Per feature the handlers read: fill-mask logits [T, V]; text-classification and next-sentence logits
@@ -23,6 +26,7 @@ import numpy as np
 
 from bert_common import tasks
 from bert_common.config import BertConfig
+from bert_common.tokenization import clean_up_tokenization
 
 logger = logging.getLogger("bert_zoo")
 
@@ -32,6 +36,7 @@ class PipelineLike(Protocol):
 
     tokenizer: Any
     config: BertConfig
+    max_length: int
 
 
 @dataclass
@@ -43,16 +48,41 @@ class Prepared:
     state: dict[str, Any]
 
 
+MISSING: Any = object()  # `Pipeline.__call__` got no positional input
+
+
+def check_int(name: str, value: Any, minimum: int, none_ok: bool = False) -> None:
+    """Raise ValueError unless `value` is an int >= minimum (or None when none_ok)."""
+    if value is None and none_ok:
+        return
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        allowed = f"an int >= {minimum}" + (" or None" if none_ok else "")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
 class TaskHandler(abc.ABC):
     """How one task turns inputs into features and outputs into answers."""
 
     params: ClassVar[Mapping[str, Any]] = {}
+    # Integer parameters: name -> (smallest value, None allowed).
+    int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {}
+    # Keyword arguments of a call that are inputs rather than parameters (question-answering's).
+    input_keywords: ClassVar[tuple[str, ...]] = ()
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             raise TypeError(f"unknown parameter(s) {unknown}; this task takes {sorted(self.params)}")
+        for name, (minimum, none_ok) in self.int_params.items():
+            if name in params:
+                check_int(name, params[name], minimum, none_ok)
         return dict(params)
+
+    def gather(self, inputs: Any, keywords: Mapping[str, Any]) -> tuple[bool, list[Any]]:
+        """(one input given?, the inputs) from a call's positional input and input keywords."""
+        if inputs is MISSING:
+            raise TypeError("no inputs given: pass a text or a list of texts")
+        return self.split_inputs(inputs)
 
     def split_inputs(self, inputs: Any) -> tuple[bool, list[Any]]:
         if isinstance(inputs, str):
@@ -67,8 +97,19 @@ class TaskHandler(abc.ABC):
     def param(self, params: Mapping[str, Any], name: str) -> Any:
         return params.get(name, self.params[name])
 
-    def encode(self, pipe: PipelineLike, text: str, text_pair: str | None = None, **kwargs: Any) -> Any:
-        return pipe.tokenizer(text, text_pair, truncation=True, **kwargs)
+    def encode(
+        self, pipe: PipelineLike, params: Mapping[str, Any], text: str, pair: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Tokenize, truncated to the model's limit (`pipe.max_length`) unless truncation=False."""
+        truncation = bool(params.get("truncation", True))
+        encoding = pipe.tokenizer(
+            text, pair, truncation=truncation, max_length=pipe.max_length if truncation else None, **kwargs
+        )
+        if truncation and len(encoding["input_ids"]) == pipe.max_length:
+            full = len(pipe.tokenizer(text, pair)["input_ids"])
+            if full > pipe.max_length:
+                logger.warning("input of %d tokens truncated to the model's %d", full, pipe.max_length)
+        return encoding
 
     @abc.abstractmethod
     def prepare(self, pipe: PipelineLike, item: Any, params: Mapping[str, Any]) -> Prepared:
@@ -81,18 +122,25 @@ class TaskHandler(abc.ABC):
         """The answer for one input from its features' outputs."""
 
 
-def _features(encoding: Any) -> dict[str, Any]:
+def model_features(encoding: Any) -> dict[str, Any]:
+    """The model inputs (input_ids, attention_mask, token_type_ids) of one encoding."""
     return {k: encoding[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
 
 
 class FillMaskHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {"top_k": 5, "targets": None}
+    params: ClassVar[Mapping[str, Any]] = {"top_k": 5, "targets": None, "truncation": True}
+    int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {"top_k": (1, False)}
 
     def prepare(self, pipe, item, params):
-        encoding = self.encode(pipe, item)
-        if pipe.tokenizer.mask_token_id not in encoding["input_ids"]:
-            raise ValueError(f"no {pipe.tokenizer.mask_token} token in the input {item!r}")
-        return Prepared([_features(encoding)], {"input_ids": encoding["input_ids"]})
+        encoding = self.encode(pipe, params, item)
+        tok = pipe.tokenizer
+        if tok.mask_token_id not in encoding["input_ids"]:
+            if tok.mask_token_id in tok(item)["input_ids"]:
+                raise ValueError(
+                    f"every {tok.mask_token} of the input lies beyond the model's {pipe.max_length} tokens"
+                )
+            raise ValueError(f"no {tok.mask_token} token in the input {item!r}")
+        return Prepared([model_features(encoding)], {"input_ids": encoding["input_ids"]})
 
     def _target_ids(self, pipe, targets) -> list[int] | None:
         if targets is None:
@@ -111,24 +159,23 @@ class FillMaskHandler(TaskHandler):
         return sorted(set(ids), key=ids.index)
 
     def finish(self, pipe, prepared, outputs, params):
-        top_k = self.param(params, "top_k")
-        if not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive int, got {top_k!r}")
         tok = pipe.tokenizer
         per_mask = tasks.fill_mask(
             outputs[0]["logits"],
             prepared.state["input_ids"],
             tok.mask_token_id,
             decode=lambda ids: tok.decode(ids),
-            decode_sequence=lambda ids: tok.decode(ids, skip_special_tokens=True),
-            top_k=top_k,
+            decode_sequence=lambda ids: tok.decode(ids),
+            top_k=self.param(params, "top_k"),
             target_ids=self._target_ids(pipe, self.param(params, "targets")),
+            special_ids=tok.all_special_ids,
         )
         return per_mask[0] if len(per_mask) == 1 else per_mask
 
 
 class TextClassificationHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {"top_k": 1, "function_to_apply": None}
+    params: ClassVar[Mapping[str, Any]] = {"top_k": 1, "function_to_apply": None, "truncation": True}
+    int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {"top_k": (1, True)}
 
     def split_inputs(self, inputs):
         if isinstance(inputs, (str, dict)):
@@ -149,10 +196,10 @@ class TextClassificationHandler(TaskHandler):
                 raise ValueError(
                     f"a text pair must be {{'text': ..., 'text_pair': ...}}, got keys {sorted(item)}"
                 )
-            encoding = self.encode(pipe, item["text"], item.get("text_pair"))
+            encoding = self.encode(pipe, params, item["text"], item.get("text_pair"))
         else:
-            encoding = self.encode(pipe, item)
-        return Prepared([_features(encoding)], {})
+            encoding = self.encode(pipe, params, item)
+        return Prepared([model_features(encoding)], {})
 
     def finish(self, pipe, prepared, outputs, params):
         top_k = self.param(params, "top_k")
@@ -163,11 +210,27 @@ class TextClassificationHandler(TaskHandler):
         return ranked[0] if top_k == 1 else ranked
 
 
+def tokens_to_text(tokenizer: Any) -> Any:
+    """tokens -> text as the tokenizer decodes: WordPiece joined, then its clean-up of spaces ('york.')."""
+
+    def join(tokens: list[str]) -> str:
+        text = tokenizer.convert_tokens_to_string(tokens)
+        return clean_up_tokenization(text) if tokenizer.clean_up_tokenization_spaces else text
+
+    return join
+
+
 class TokenClassificationHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {"aggregation_strategy": "none", "ignore_labels": ("O",)}
+    params: ClassVar[Mapping[str, Any]] = {
+        "aggregation_strategy": "none",
+        "ignore_labels": ("O",),
+        "truncation": True,
+    }
 
     def prepare(self, pipe, item, params):
-        encoding = self.encode(pipe, item, return_offsets_mapping=True, return_special_tokens_mask=True)
+        encoding = self.encode(
+            pipe, params, item, return_offsets_mapping=True, return_special_tokens_mask=True
+        )
         state = {
             "text": item,
             "input_ids": encoding["input_ids"],
@@ -175,7 +238,7 @@ class TokenClassificationHandler(TaskHandler):
             "special": encoding["special_tokens_mask"],
             "word_ids": encoding.word_ids(),
         }
-        return Prepared([_features(encoding)], state)
+        return Prepared([model_features(encoding)], state)
 
     def finish(self, pipe, prepared, outputs, params):
         s, tok = prepared.state, pipe.tokenizer
@@ -189,29 +252,65 @@ class TokenClassificationHandler(TaskHandler):
             s["text"],
             pipe.config.id2label,
             convert_ids_to_tokens=tok.convert_ids_to_tokens,
-            convert_tokens_to_string=tok.convert_tokens_to_string,
+            convert_tokens_to_string=tokens_to_text(tok),
             unk_token_id=tok.unk_token_id,
             aggregation_strategy=self.param(params, "aggregation_strategy"),
             ignore_labels=[ignore] if isinstance(ignore, str) else list(ignore),
         )
 
 
+def qa_items(question: Any, context: Any) -> list[dict[str, Any]]:
+    """{question, context} dicts from a question and a context, either of them a list (paired up)."""
+    if isinstance(question, list) and isinstance(context, list):
+        if len(question) != len(context):
+            raise ValueError(f"{len(question)} questions but {len(context)} contexts; give as many of each")
+        return [{"question": q, "context": c} for q, c in zip(question, context)]
+    if isinstance(question, list):
+        return [{"question": q, "context": context} for q in question]
+    if isinstance(context, list):
+        return [{"question": question, "context": c} for c in context]
+    return [{"question": question, "context": context}]
+
+
 class QuestionAnsweringHandler(TaskHandler):
     params: ClassVar[Mapping[str, Any]] = {
         "top_k": 1,
-        "doc_stride": 128,
+        "doc_stride": None,
         "max_answer_len": 15,
-        "max_seq_len": 384,
+        "max_seq_len": None,
         "max_question_len": 64,
         "handle_impossible_answer": False,
+        "align_to_words": True,
     }
+    int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {
+        "top_k": (1, False),
+        "doc_stride": (0, True),
+        "max_answer_len": (1, False),
+        "max_seq_len": (1, True),
+        "max_question_len": (1, False),
+    }
+    input_keywords = ("question", "context")
 
-    def split_inputs(self, inputs):
-        if isinstance(inputs, dict):
-            return True, [inputs]
-        if isinstance(inputs, list) and all(isinstance(i, dict) for i in inputs):
-            return False, inputs
-        raise TypeError("question-answering takes {'question': ..., 'context': ...} or a list of such dicts")
+    def gather(self, inputs, keywords):
+        if inputs is MISSING:
+            if set(keywords) != {"question", "context"}:
+                raise TypeError("needs question=... and context=..., or a {'question', 'context'} dict")
+            inputs = keywords
+        elif keywords:
+            raise TypeError("give question=/context= or a {'question', 'context'} dict, not both")
+        dicts = [inputs] if isinstance(inputs, dict) else inputs
+        if not isinstance(dicts, list) or not all(isinstance(i, dict) for i in dicts):
+            raise TypeError("takes question=/context=, a {'question', 'context'} dict or a list of them")
+        items = []
+        for item in dicts:
+            if set(item) != {"question", "context"}:
+                raise ValueError(
+                    f"a question-answering input has keys 'question' and 'context', got {sorted(item)}"
+                )
+            items += qa_items(item["question"], item["context"])
+        # One answer for one dict of two strings; a list for a list or list-valued question/context.
+        single = isinstance(inputs, dict) and not any(isinstance(v, list) for v in inputs.values())
+        return single, items
 
     def prepare(self, pipe, item, params):
         question, context = item.get("question"), item.get("context")
@@ -219,7 +318,11 @@ class QuestionAnsweringHandler(TaskHandler):
             raise ValueError("question-answering needs a non-empty 'question'")
         if not isinstance(context, str) or not context.strip():
             raise ValueError("question-answering needs a non-empty 'context'")
-        max_seq_len, stride = self.param(params, "max_seq_len"), self.param(params, "doc_stride")
+        max_seq_len = self.param(params, "max_seq_len")
+        if max_seq_len is None:
+            max_seq_len = min(pipe.max_length, 384)  # Transformers' default
+        elif max_seq_len > pipe.max_length:
+            raise ValueError(f"max_seq_len={max_seq_len} is longer than the model's {pipe.max_length} tokens")
         question_len = len(pipe.tokenizer.tokenize(question))
         if question_len > self.param(params, "max_question_len"):
             raise ValueError(
@@ -229,7 +332,14 @@ class QuestionAnsweringHandler(TaskHandler):
         room = max_seq_len - question_len - pipe.tokenizer.num_special_tokens_to_add(pair=True)
         if room < 1:
             raise ValueError(f"max_seq_len={max_seq_len} leaves no room for the context after the question")
-        stride = min(stride, room - 1)
+        stride = self.param(params, "doc_stride")
+        if stride is None:
+            stride = min(max_seq_len // 2, 128, room - 1)  # Transformers' default, kept inside the room
+        elif stride >= room:
+            raise ValueError(
+                f"doc_stride={stride} must be smaller than the {room} context tokens of a chunk "
+                f"(max_seq_len={max_seq_len} minus the question and special tokens)"
+            )
         encoding = pipe.tokenizer(
             question,
             context,
@@ -247,6 +357,7 @@ class QuestionAnsweringHandler(TaskHandler):
                 {
                     "offsets": encoding["offset_mapping"][row],
                     "context_mask": np.array([s == 1 for s in sequence_ids], dtype=bool),
+                    "word_ids": encoding.word_ids(row),
                 }
             )
         return Prepared(features, {"context": context, "chunks": chunks})
@@ -263,71 +374,8 @@ class QuestionAnsweringHandler(TaskHandler):
             top_k=top_k,
             max_answer_len=self.param(params, "max_answer_len"),
             handle_impossible_answer=self.param(params, "handle_impossible_answer"),
+            align_to_words=bool(self.param(params, "align_to_words")),
         )
         if top_k == 1:
             return answers[0] if answers else {"score": 0.0, "start": 0, "end": 0, "answer": ""}
         return answers
-
-
-class FeatureExtractionHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {"pooling": None, "normalize": False, "return_tensors": False}
-
-    def check_params(self, params):
-        params = super().check_params(params)
-        if params.get("pooling") not in (None, "mean", "cls"):
-            raise ValueError(f"pooling must be None, 'mean' or 'cls', got {params['pooling']!r}")
-        return params
-
-    def prepare(self, pipe, item, params):
-        encoding = self.encode(pipe, item)
-        return Prepared([_features(encoding)], {"attention_mask": encoding["attention_mask"]})
-
-    def finish(self, pipe, prepared, outputs, params):
-        hidden = np.asarray(outputs[0]["last_hidden_state"], dtype=np.float32)  # [T, H]
-        pooling = self.param(params, "pooling")
-        if pooling is None:
-            result = hidden[None]  # [1, T, H], as Transformers' feature-extraction returns
-        elif pooling == "cls":
-            result = hidden[0]
-        else:
-            result = tasks.mean_pool(hidden[None], np.asarray(prepared.state["attention_mask"])[None])[0]
-        if self.param(params, "normalize"):
-            result = tasks.l2_normalize(result)
-        return result if self.param(params, "return_tensors") else result.tolist()
-
-
-class NextSentenceHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {}
-
-    def split_inputs(self, inputs):
-        if isinstance(inputs, dict) or (isinstance(inputs, tuple) and len(inputs) == 2):
-            return True, [inputs]
-        if isinstance(inputs, list):
-            return False, inputs
-        raise TypeError(
-            "next-sentence-prediction takes {'text': A, 'text_pair': B}, a pair (A, B), or a list of them"
-        )
-
-    def prepare(self, pipe, item, params):
-        if isinstance(item, dict):
-            first, second = item.get("text"), item.get("text_pair")
-        elif isinstance(item, (tuple, list)) and len(item) == 2:
-            first, second = item
-        else:
-            raise TypeError(f"a next-sentence input must be a pair of texts, got {item!r}")
-        if not isinstance(first, str) or not isinstance(second, str):
-            raise ValueError("next-sentence-prediction needs two texts: 'text' and 'text_pair'")
-        return Prepared([_features(self.encode(pipe, first, second))], {})
-
-    def finish(self, pipe, prepared, outputs, params):
-        return tasks.next_sentence(outputs[0]["logits"])
-
-
-HANDLERS: dict[str, TaskHandler] = {
-    "fill-mask": FillMaskHandler(),
-    "text-classification": TextClassificationHandler(),
-    "token-classification": TokenClassificationHandler(),
-    "question-answering": QuestionAnsweringHandler(),
-    "feature-extraction": FeatureExtractionHandler(),
-    "next-sentence-prediction": NextSentenceHandler(),
-}

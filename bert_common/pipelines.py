@@ -6,15 +6,20 @@ numpy model inputs and returns the model's outputs as numpy arrays. The twins (`
 task's post-processing (bert_common.tasks) happen here, written once.
 
 This module holds the task registry (`TaskSpec`, `TASKS`, `get_task`, `check_head_is_trained`), the
-`Pipeline` that batches features and runs the model, `collate`, and `build_pipeline`, the framework-free
-part of every twin's `pipeline()`. What each task does with its inputs and outputs is in
-`bert_common.pipeline_tasks`.
+`Pipeline` that batches features and runs the model, `collate`, `build_pipeline` (the framework-free
+part of every twin's `pipeline()`) and `HANDLERS`, each task's handler. The handlers of fill-mask,
+text and token classification and question answering are in `bert_common.pipeline_tasks`; the two
+short ones (feature-extraction, next-sentence-prediction) are here.
+
+Every task truncates its inputs to the model's limit, `Pipeline.max_length` = min(tokenizer
+`model_max_length`, config `max_position_embeddings`), unless called with truncation=False; question
+answering splits long contexts into chunks of at most that length instead.
 
 Tasks: fill-mask, text-classification (alias sentiment-analysis), token-classification (alias ner),
 question-answering, feature-extraction, next-sentence-prediction.
 
 Shape legend: B = features in one model call (at most batch_size), T = tokens (padded to the longest
-feature of the call).
+feature of the call), H = hidden size.
 """
 
 from __future__ import annotations
@@ -25,13 +30,23 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from bert_common import tasks
 from bert_common.config import BertConfig
 from bert_common.heads import HEADS
-from bert_common.pipeline_tasks import HANDLERS
+from bert_common.pipeline_tasks import (
+    MISSING,
+    FillMaskHandler,
+    Prepared,
+    QuestionAnsweringHandler,
+    TaskHandler,
+    TextClassificationHandler,
+    TokenClassificationHandler,
+    model_features,
+)
 
 logger = logging.getLogger("bert_zoo")
 
@@ -132,14 +147,38 @@ class Pipeline:
             f"Pipeline(task={self.task.name!r}, framework={self.framework!r}, batch_size={self.batch_size})"
         )
 
-    def __call__(self, inputs: Any, **params: Any) -> Any:
-        """Answers for one input, or a list of answers for a list of inputs."""
+    @property
+    def max_length(self) -> int:
+        """The longest input the model takes: min(tokenizer model_max_length, max_position_embeddings)."""
+        return min(int(self.tokenizer.model_max_length), int(self.config.max_position_embeddings))
+
+    def __call__(self, inputs: Any = MISSING, **params: Any) -> Any:
+        """Answers for one input, or a list of answers for a list of inputs.
+
+        inputs: what the task takes (see TASKS); question-answering also takes question=/context=
+        keywords (strings or lists). params: the task's parameters, over the pipeline's defaults.
+
+        Raises:
+            TypeError: no inputs, inputs of the wrong kind, an unknown parameter.
+            ValueError: a bad parameter value, an input the task cannot use, or (with truncation=False)
+                an input longer than the model's max_position_embeddings.
+        """
+        keywords = {k: params.pop(k) for k in self._handler.input_keywords if k in params}
         params = {**self.defaults, **self._handler.check_params(params)}
-        single, items = self._handler.split_inputs(inputs)
+        try:
+            single, items = self._handler.gather(inputs, keywords)
+        except TypeError as err:
+            raise TypeError(f"{self.task.name}: {err}") from None
         if not items:
             raise ValueError(f"{self.task.name}: no inputs given")
         prepared = [self._handler.prepare(self, item, params) for item in items]
         features = [f for p in prepared for f in p.features]
+        longest = max(len(f["input_ids"]) for f in features)
+        if longest > self.config.max_position_embeddings:
+            raise ValueError(
+                f"{self.task.name}: an input of {longest} tokens is longer than the model's "
+                f"max_position_embeddings={self.config.max_position_embeddings}; call with truncation=True"
+            )
         outputs = self._run(features)
         results, cursor = [], 0
         for p in prepared:
@@ -263,3 +302,76 @@ def build_pipeline(
         model=loaded,
         **defaults,
     )
+
+
+class FeatureExtractionHandler(TaskHandler):
+    """feature-extraction: token embeddings [1, T, H], or one pooled [H] vector."""
+
+    params: ClassVar[Mapping[str, Any]] = {
+        "pooling": None,
+        "normalize": False,
+        "return_tensors": False,
+        "truncation": True,
+    }
+
+    def check_params(self, params):
+        params = super().check_params(params)
+        if params.get("pooling") not in (None, "mean", "cls"):
+            raise ValueError(f"pooling must be None, 'mean' or 'cls', got {params['pooling']!r}")
+        return params
+
+    def prepare(self, pipe, item, params):
+        encoding = self.encode(pipe, params, item)
+        return Prepared([model_features(encoding)], {"attention_mask": encoding["attention_mask"]})
+
+    def finish(self, pipe, prepared, outputs, params):
+        hidden = np.asarray(outputs[0]["last_hidden_state"], dtype=np.float32)  # [T, H]
+        pooling = self.param(params, "pooling")
+        if pooling is None:
+            result = hidden[None]  # [1, T, H], as Transformers' feature-extraction returns
+        elif pooling == "cls":
+            result = hidden[0]
+        else:
+            result = tasks.mean_pool(hidden[None], np.asarray(prepared.state["attention_mask"])[None])[0]
+        if self.param(params, "normalize"):
+            result = tasks.l2_normalize(result)
+        return result if self.param(params, "return_tensors") else result.tolist()
+
+
+class NextSentenceHandler(TaskHandler):
+    """next-sentence-prediction: {is_next, score} for a pair of texts."""
+
+    params: ClassVar[Mapping[str, Any]] = {"truncation": True}
+
+    def split_inputs(self, inputs):
+        if isinstance(inputs, dict) or (isinstance(inputs, tuple) and len(inputs) == 2):
+            return True, [inputs]
+        if isinstance(inputs, list):
+            return False, inputs
+        raise TypeError(
+            "next-sentence-prediction takes {'text': A, 'text_pair': B}, a pair (A, B), or a list of them"
+        )
+
+    def prepare(self, pipe, item, params):
+        if isinstance(item, dict):
+            first, second = item.get("text"), item.get("text_pair")
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            first, second = item
+        else:
+            raise TypeError(f"a next-sentence input must be a pair of texts, got {item!r}")
+        if not isinstance(first, str) or not isinstance(second, str):
+            raise ValueError("next-sentence-prediction needs two texts: 'text' and 'text_pair'")
+        return Prepared([model_features(self.encode(pipe, params, first, second))], {})
+
+    def finish(self, pipe, prepared, outputs, params):
+        return tasks.next_sentence(outputs[0]["logits"])
+
+
+HANDLERS: dict[str, TaskHandler] = {
+    "fill-mask": FillMaskHandler(),
+    "text-classification": TextClassificationHandler(),
+    "token-classification": TokenClassificationHandler(),
+    "question-answering": QuestionAnsweringHandler(),
+    "feature-extraction": FeatureExtractionHandler(),
+    "next-sentence-prediction": NextSentenceHandler(),
+}

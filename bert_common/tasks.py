@@ -4,12 +4,12 @@ Each function takes a model's raw outputs as numpy arrays (plus what the tokeniz
 and returns the answers users of Transformers' pipelines expect. The three twins only run the network;
 everything here is written once, so the answers are the same whichever framework produced the logits.
 
-Shape legend: T = sequence length, V = vocabulary, L = labels.
+Shape legend: T = sequence length, V = vocabulary, Y = labels (num_labels), B = batch, H = hidden size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,34 +56,39 @@ def fill_mask(
     decode_sequence: Callable[[list[int]], str],
     top_k: int = 5,
     target_ids: Sequence[int] | None = None,
+    special_ids: Collection[int] = (),
 ) -> list[list[dict[str, Any]]]:
     """Top-k candidates for every masked position of one input.
 
     logits: [T, V] masked-LM scores of this input (padding rows excluded or ignored).
     target_ids: restrict candidates to these vocabulary ids.
+    special_ids: ids left out of each `sequence` ([CLS], [SEP], padding; the candidate too when it is one).
     Returns one list per mask, in order of position, of {score, token, token_str, sequence}; the
-    sequence is the input with that mask filled in (other masks are dropped as special tokens).
+    sequence decodes the input with that mask filled in and the other masks kept as they are.
     """
     ids = list(int(i) for i in input_ids)
     positions = [i for i, t in enumerate(ids) if t == mask_token_id]
     if not positions:
         raise ValueError("no mask token found in the input; fill-mask needs at least one [MASK]")
+    special = {int(i) for i in special_ids}
     results = []
     for position in positions:
         probs = softmax(logits[position])  # [V]
         candidates = np.arange(probs.shape[-1]) if target_ids is None else np.asarray(target_ids)
         k = min(top_k, len(candidates))
         order = candidates[np.argsort(-probs[candidates], kind="stable")[:k]]
+        others = set(positions) - {position}
         answers = []
         for token in order:
             filled = list(ids)
             filled[position] = int(token)
+            kept = [t for i, t in enumerate(filled) if i in others or t not in special]
             answers.append(
                 {
                     "score": float(probs[token]),
                     "token": int(token),
                     "token_str": decode([int(token)]),
-                    "sequence": decode_sequence(filled),
+                    "sequence": decode_sequence(kept),
                 }
             )
         results.append(answers)
@@ -94,12 +99,17 @@ def fill_mask(
 
 
 def classification_function(problem_type: str | None, num_labels: int, requested: str | None) -> str:
-    """The score function, as Transformers picks it: requested, else sigmoid for multi-label or a
-    single output, softmax otherwise."""
+    """The score function, as Transformers 4.57 picks it: `requested` when given; else none for a
+    regression head (the model's own output), sigmoid for multi-label or a single output, softmax otherwise.
+
+    Raises ValueError for a requested function other than "softmax", "sigmoid" and "none".
+    """
     if requested is not None:
         if requested not in ("softmax", "sigmoid", "none"):
             raise ValueError(f"function_to_apply must be 'softmax', 'sigmoid' or 'none', got {requested!r}")
         return requested
+    if problem_type == "regression":
+        return "none"
     if problem_type == "multi_label_classification" or num_labels == 1:
         return "sigmoid"
     return "softmax"
@@ -108,7 +118,7 @@ def classification_function(problem_type: str | None, num_labels: int, requested
 def text_classification(
     logits: np.ndarray, id2label: dict[int, str], function: str, top_k: int | None = 1
 ) -> list[dict[str, Any]]:
-    """Labels with scores for one input, best first. logits: [L]. top_k=None keeps every label."""
+    """Labels with scores for one input, best first. logits: [Y]. top_k=None keeps every label."""
     if function == "softmax":
         scores = softmax(logits)
     elif function == "sigmoid":
@@ -151,15 +161,16 @@ def token_classification(
 ) -> list[dict[str, Any]]:
     """Entities of one text from per-token scores, with character offsets into `text`.
 
-    logits: [T, L]. offsets: (start, end) per token. word_ids: word index per token (None for specials).
+    logits: [T, Y]. offsets: (start, end) per token. word_ids: word index per token (None for specials).
     aggregation_strategy "none" returns {entity, score, index, word, start, end} per token;
     "simple" groups consecutive tokens of one entity (B-/I- aware) into {entity_group, score, word,
     start, end}; "first"/"average"/"max" first merge sub-word tokens into words (label of the first
-    token / of the averaged scores / of the best-scoring token) and then group.
+    token / of the averaged scores / of the best-scoring token) and then group. Grouped words are joined
+    by `convert_tokens_to_string`, which should read tokens as the tokenizer decodes them ('york.').
     """
     if aggregation_strategy not in AGGREGATIONS:
         raise ValueError(f"aggregation_strategy must be one of {AGGREGATIONS}, got {aggregation_strategy!r}")
-    probs = softmax(logits)  # [T, L]
+    probs = softmax(logits)  # [T, Y]
     tokens = convert_ids_to_tokens([int(i) for i in input_ids])
     pre: list[dict[str, Any]] = []
     previous_word = None
@@ -218,7 +229,7 @@ def _aggregate_words(
             words.append([item])
     entities = []
     for pieces in words:
-        scores = np.stack([p["scores"] for p in pieces])  # [pieces, L]
+        scores = np.stack([p["scores"] for p in pieces])  # [pieces, Y]
         if strategy == "first":
             word_scores = scores[0]
         elif strategy == "max":
@@ -300,44 +311,70 @@ def answer_spans(
     return spans, null_score
 
 
+def _char_spans(chunk: dict[str, Any], align_to_words: bool) -> list[tuple[int, int]]:
+    """(start, end) characters of each token of a chunk, widened to its whole word with align_to_words."""
+    spans = [(int(s), int(e)) for s, e in chunk["offsets"]]
+    if not align_to_words:
+        return spans
+    if chunk.get("word_ids") is None:
+        raise ValueError(
+            "align_to_words needs the word_ids of every chunk (the tokenizer's word index per token)"
+        )
+    words: dict[int, tuple[int, int]] = {}
+    context = np.asarray(chunk["context_mask"], dtype=bool)
+    for index, word in enumerate(chunk["word_ids"]):
+        if word is not None and context[index]:
+            start, end = words.get(word, spans[index])
+            words[word] = (min(start, spans[index][0]), max(end, spans[index][1]))
+    return [
+        words[word] if word is not None and context[i] else spans[i]
+        for i, word in enumerate(chunk["word_ids"])
+    ]
+
+
 def question_answering(
     chunks: list[dict[str, Any]],
     context: str,
     top_k: int = 1,
     max_answer_len: int = 15,
     handle_impossible_answer: bool = False,
+    align_to_words: bool = True,
 ) -> list[dict[str, Any]]:
     """Answers of one (question, context) pair from all its chunks, best first.
 
-    chunks: per chunk {start_logits [T], end_logits [T], offsets [(s, e)] * T, context_mask [T]}.
-    Returns up to top_k {score, start, end, answer} with character offsets into `context`; with
-    handle_impossible_answer the empty answer {score, start: 0, end: 0, answer: ""} competes, scored by
-    the lowest no-answer score over the chunks.
+    chunks: per chunk {start_logits [T], end_logits [T], offsets [(s, e)] * T, context_mask [T], and
+    word_ids [T] (the tokenizer's word index per token) for align_to_words}.
+    Each chunk proposes its best 2 * top_k + 10 token spans (top_k without align_to_words), as
+    Transformers does; align_to_words widens a span to the whole words of its first and last tokens.
+    Token spans that give the same characters (widened to the same words, or found again in an
+    overlapping chunk) are one answer whose score is the sum of theirs, as in Transformers (which also
+    merges equal texts at different places; here those stay apart). Returns up to top_k
+    {score, start, end, answer} with character offsets into `context`; with handle_impossible_answer the
+    empty answer {score, start: 0, end: 0, answer: ""} competes, scored by the lowest no-answer score
+    over the chunks.
     """
     if max_answer_len < 1:
         raise ValueError(f"max_answer_len must be >= 1, got {max_answer_len}")
-    answers = []
+    candidates = 2 * top_k + 10 if align_to_words else top_k
+    best: dict[tuple[int, int], float] = {}
     min_null = 1.0
     for chunk in chunks:
         spans, null_score = answer_spans(
-            chunk["start_logits"], chunk["end_logits"], chunk["context_mask"], top_k, max_answer_len
+            chunk["start_logits"], chunk["end_logits"], chunk["context_mask"], candidates, max_answer_len
         )
         min_null = min(min_null, null_score)
-        offsets = chunk["offsets"]
+        chars = _char_spans(chunk, align_to_words)
         for i, j, score in spans:
-            start, end = int(offsets[i][0]), int(offsets[j][1])
-            answers.append({"score": score, "start": start, "end": end, "answer": context[start:end]})
+            key = (chars[i][0], chars[j][1])
+            best[key] = best.get(key, 0.0) + score
+    answers = [
+        {"score": score, "start": start, "end": end, "answer": context[start:end]}
+        for (start, end), score in best.items()
+    ]
     if handle_impossible_answer:
         answers.append({"score": min_null, "start": 0, "end": 0, "answer": ""})
     answers.sort(key=lambda a: -a["score"])
-    # The same character span can win in two overlapping chunks; keep its best score only.
-    seen, unique = set(), []
-    for answer in answers:
-        key = (answer["start"], answer["end"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(answer)
-    return unique[:top_k]
+    return answers[:top_k]
 
 
 # ------------------------------------------------------------------------ next-sentence-prediction

@@ -5,6 +5,8 @@
 
 Texts come as arguments or one per line on stdin (blank lines skipped). Pairs (question answering,
 next-sentence prediction, pair classification) come from --context or as `first<TAB>second` lines.
+Refused with one line on stderr and exit code 2: numbers out of range (--top-k 0), stdin that is not
+UTF-8 text (binary data), an input that tokenizes to nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,7 +37,10 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument("--framework", default="pt", help="pt, tf or flax (default pt)")
     run.add_argument(
-        "--top-k", type=int, default=None, help="answers per input (fill-mask, classification, QA)"
+        "--top-k",
+        type=int_at_least(1),
+        default=None,
+        help="answers per input, >= 1 (fill-mask, classification, QA)",
     )
     run.add_argument("--context", default=None, help="the context for QA, or the second text of a pair")
     run.add_argument(
@@ -46,22 +52,66 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--aggregation-strategy", default=None, choices=("none", "simple", "first", "average", "max")
     )
-    run.add_argument("--batch-size", type=int, default=8)
+    run.add_argument("--batch-size", type=int_at_least(1), default=8, help="inputs per model call, >= 1")
     run.add_argument("text", nargs="*", help="inputs; without them, one input per line is read from stdin")
     run.set_defaults(func=cmd_run)
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse `type`: an integer >= minimum, else a one-line error naming the value."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _read_stdin() -> list[str]:
+    """stdin's lines, refused with one line when it is not UTF-8 text (binary data)."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise CliError(f"stdin holds a NUL byte at offset {nul}: binary data, not lines of text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CliError(
+            f"stdin is not UTF-8 text: byte {data[err.start : err.start + 1]!r} at offset {err.start}"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # universal newlines, as text mode
 
 
 def _read_inputs(args: argparse.Namespace) -> list[str]:
     if args.text:
         lines = list(args.text)
+        for n, line in enumerate(lines, 1):
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                raise CliError(f"TEXT argument {n} is not UTF-8 text: {line!r}") from None
     else:
         if sys.stdin is None or sys.stdin.isatty():
             raise CliError("no input: give TEXT arguments or pipe one input per line on stdin")
-        lines = [line.rstrip("\n") for line in sys.stdin]
+        lines = _read_stdin()
     lines = [line for line in lines if line.strip()]
     if not lines:
         raise CliError("empty input: nothing to run")
     return lines
+
+
+def _check_tokens(tokenizer: Any, items: list[Any]) -> None:
+    """Refuse an input with a text that tokenizes to nothing (the model would see only [CLS] [SEP])."""
+    for n, item in enumerate(items, 1):
+        texts = item.values() if isinstance(item, dict) else [item]
+        for text in texts:
+            if not tokenizer.tokenize(text):
+                raise CliError(f"input {n} has no tokens (only control or zero-width characters): {text!r}")
 
 
 def _task_inputs(task: str, lines: list[str], context: str | None) -> list[Any]:
@@ -137,6 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError("--aggregation-strategy applies to token-classification only")
         params["aggregation_strategy"] = args.aggregation_strategy
     pipe = twin.pipeline(task.name, model=args.model, batch_size=args.batch_size)
+    _check_tokens(pipe.tokenizer, items)
     results = pipe(items, **params)
     out = sys.stdout
     for item, result in zip(items, results):

@@ -4,23 +4,31 @@ A release directory holds `bert_model.ckpt.index` + `bert_model.ckpt.data-*`, `b
 `vocab.txt`. Variable names follow the "tf1" column of conversion.names: the pretraining heads
 (`cls/predictions/*`, `cls/seq_relationship/output_weights`), run_classifier's `output_weights` /
 `output_bias` (the sequence-classification head), run_squad's `cls/squad/output_weights` (the QA head).
-Checkpoints saved during training also hold optimizer state (`*/adam_m`, `*/adam_v`, `global_step`);
-those are skipped and reported. Reading needs TensorFlow (its checkpoint reader), imported here lazily.
-Dense kernels are stored `[in, out]` (the NSP, classifier and SQuAD matrices `[out, in]`); the name
-table's Placement says which, and turns them to the canonical `[out, in]`.
+Checkpoints saved during training also hold optimizer state (`*/adam_m`, `*/adam_v`, `global_step`;
+google-research/bert's own optimizer writes `*/AdamWeightDecayOptimizer(_1)`, others `*/BERTAdam`,
+`*/LAMB`, ...): it is recognised by its structure (a variable under a model weight's name, or a scalar
+no rule places), whatever the optimizer calls it, then skipped and reported by name. Reading needs
+TensorFlow (its checkpoint reader), imported here lazily. Dense kernels are stored `[in, out]` (the NSP,
+classifier and SQuAD matrices `[out, in]`); the name table's Placement says which, and turns them to
+the canonical `[out, in]`.
+
+Shape legend: V vocabulary size, H hidden size, I intermediate size, Y labels; a slot has the shape of
+the weight it shadows (e.g. [V, H] for `bert/embeddings/word_embeddings/adam_m`), a step or learning
+rate has shape [].
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from conversion.canonical import is_optimizer_slot
 from conversion.formats.errors import CheckpointError
-from conversion.names import from_format
+from conversion.names import Placement, UnmappedNameError, from_format
 
 logger = logging.getLogger("bert_zoo")
 
@@ -51,7 +59,8 @@ def read_google_tf1(prefix: str | os.PathLike[str]) -> tuple[dict[str, np.ndarra
     Raises:
         ImportError: TensorFlow is not installed.
         CheckpointError: no checkpoint, or a truncated or corrupt one.
-        UnmappedNameError: a variable name the table cannot place.
+        UnmappedNameError: a variable the table cannot place that is not optimizer state (see
+            `sort_variables`).
     """
     try:
         import tensorflow as tf
@@ -74,13 +83,9 @@ def read_google_tf1(prefix: str | os.PathLike[str]) -> tuple[dict[str, np.ndarra
         raise CheckpointError(
             f"{prefix} is not a readable TF1 checkpoint (truncated or corrupt): {err}"
         ) from None
+    placements, skipped = sort_variables(shapes)
     out: dict[str, np.ndarray] = {}
-    skipped: list[str] = []
-    for name in sorted(shapes):
-        if is_optimizer_slot(name):
-            skipped.append(name)
-            continue
-        placement = from_format("tf1", name)
+    for name, placement in placements.items():
         try:
             value = np.asarray(reader.get_tensor(name))
         except (tf.errors.OpError, IndexError, ValueError) as err:
@@ -91,3 +96,39 @@ def read_google_tf1(prefix: str | os.PathLike[str]) -> tuple[dict[str, np.ndarra
     if skipped:
         logger.info("skipped %d optimizer-state tensors of %s: %s", len(skipped), prefix, skipped)
     return out, skipped
+
+
+def sort_variables(shapes: Mapping[str, Sequence[int]]) -> tuple[dict[str, Placement], list[str]]:
+    """(placement of each model weight, names of the optimizer state) among a checkpoint's variables.
+
+    shapes: variable name -> shape. Optimizer state is recognised by its structure, whatever the
+    optimizer calls it: a variable whose name extends a model weight's name (`<weight>/adam_m`,
+    `<weight>/AdamWeightDecayOptimizer_1`, `<weight>/BERTAdam`, `<weight>/LAMB`, ...), a scalar that no
+    rule places (`global_step`, `learning_rate`, `beta1_power`, ...), or a known slot name.
+
+    Raises:
+        UnmappedNameError: a variable that is none of these and that the name table cannot place.
+    """
+    placements: dict[str, Placement] = {}
+    unplaced: dict[str, UnmappedNameError] = {}
+    skipped: list[str] = []
+    for name in sorted(shapes):
+        if is_optimizer_slot(name):
+            skipped.append(name)
+            continue
+        try:
+            placements[name] = from_format("tf1", name)
+        except UnmappedNameError as err:
+            unplaced[name] = err
+
+    def shadows_a_weight(name: str) -> bool:
+        parts = name.split("/")
+        return any("/".join(parts[:i]) in placements for i in range(1, len(parts)))
+
+    shadows = [name for name in placements if shadows_a_weight(name)]  # even where a rule would place it
+    for name, err in unplaced.items():
+        if not (shadows_a_weight(name) or len(shapes[name]) == 0):
+            raise err
+    for name in shadows:
+        del placements[name]
+    return placements, sorted([*skipped, *shadows, *unplaced])

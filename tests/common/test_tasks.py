@@ -17,7 +17,10 @@ def decode(ids):
 
 
 def decode_sequence(ids):
-    return decode([i for i in ids if VOCAB[i] not in ("[PAD]", "[CLS]", "[SEP]", "[MASK]")])
+    return decode(ids)
+
+
+SPECIAL_IDS = [0, 1, 2, 3]  # [PAD] [CLS] [SEP] [MASK]
 
 
 def test_softmax_and_sigmoid():
@@ -31,23 +34,28 @@ def test_fill_mask_top_k_for_each_of_several_masks():
     logits[2, 5] = 3.0  # cat
     logits[2, 6] = 2.0  # dog
     logits[4, 9] = 5.0  # on
-    result = tasks.fill_mask(logits, ids, 3, decode, decode_sequence, top_k=2)
+    result = tasks.fill_mask(logits, ids, 3, decode, decode_sequence, top_k=2, special_ids=SPECIAL_IDS)
     assert len(result) == 2
     first, second = result
     assert [a["token_str"] for a in first] == ["cat", "dog"]
     assert first[0]["token"] == 5
     expected = math.exp(3) / (math.exp(3) + math.exp(2) + 8)
     assert first[0]["score"] == pytest.approx(expected)
-    assert first[0]["sequence"] == "the cat sat"  # the other mask is dropped as a special token
-    assert second[0]["token_str"] == "on" and second[0]["sequence"] == "the sat on"
+    # Each sequence fills its own mask and keeps the other; [CLS]/[SEP] are left out (issue 11 item 5,
+    # worked out by hand: Transformers keeps [CLS]/[SEP] too when there are several masks).
+    assert first[0]["sequence"] == "the cat sat [MASK]"
+    assert second[0]["token_str"] == "on" and second[0]["sequence"] == "the [MASK] sat on"
 
 
 def test_fill_mask_targets_restrict_candidates():
     ids = [1, 3, 2]
     logits = np.zeros((3, len(VOCAB)))
     logits[1, 5], logits[1, 6], logits[1, 7] = 3.0, 2.0, 1.0
-    result = tasks.fill_mask(logits, ids, 3, decode, decode_sequence, top_k=5, target_ids=[7, 6])
+    result = tasks.fill_mask(
+        logits, ids, 3, decode, decode_sequence, top_k=5, target_ids=[7, 6], special_ids=SPECIAL_IDS
+    )
     assert [a["token_str"] for a in result[0]] == ["dog", "sat"]
+    assert result[0][0]["sequence"] == "dog"
     # Scores stay probabilities over the whole vocabulary, as in Transformers.
     assert result[0][0]["score"] == pytest.approx(math.exp(2) / (math.exp(3) + math.exp(2) + math.exp(1) + 7))
 
@@ -73,6 +81,11 @@ def test_classification_function_choice():
     assert tasks.classification_function(None, 3, None) == "softmax"
     assert tasks.classification_function("multi_label_classification", 3, None) == "sigmoid"
     assert tasks.classification_function(None, 1, None) == "sigmoid"
+    # A regression head scores with its raw output (issue 11 item 4; Transformers 4.57 does the same).
+    assert tasks.classification_function("regression", 1, None) == "none"
+    assert tasks.classification_function("regression", 3, None) == "none"
+    assert tasks.classification_function("regression", 1, "sigmoid") == "sigmoid"
+    assert tasks.classification_function("single_label_classification", 1, None) == "sigmoid"
     assert tasks.classification_function(None, 3, "none") == "none"
     with pytest.raises(ValueError, match="function_to_apply"):
         tasks.classification_function(None, 3, "relu")
@@ -195,12 +208,14 @@ def test_question_answering_over_chunks_with_offsets():
         "end_logits": np.array([0.0, 0.0, 6.0, 0.0]),
         "offsets": [(0, 0), (0, 5), (6, 10), (0, 0)],
         "context_mask": np.array([0, 1, 1, 0], dtype=bool),
+        "word_ids": [None, 0, 1, None],
     }
     chunk_b = {
         "start_logits": np.array([0.0, 2.0, 0.0, 0.0]),
         "end_logits": np.array([0.0, 0.0, 2.0, 0.0]),
         "offsets": [(0, 0), (11, 16), (17, 22), (0, 0)],
         "context_mask": np.array([0, 1, 1, 0], dtype=bool),
+        "word_ids": [None, 2, 3, None],
     }
     answers = tasks.question_answering([chunk_a, chunk_b], context, top_k=2)
     assert answers[0]["answer"] == "beta" and (answers[0]["start"], answers[0]["end"]) == (6, 10)
@@ -227,3 +242,47 @@ def test_next_sentence_verdict_and_score():
         "score": pytest.approx(1 / (1 + math.exp(-2))),
     }
     assert tasks.next_sentence(np.array([0.0, 1.0]))["is_next"] is False
+
+
+def test_answers_are_widened_to_whole_words():
+    """Issue 11 item 2, worked out by hand: start peaks on '##ing' of 'washington', end on 'lives'.
+
+    [CLS] who [SEP] wash ##ing ##ton lives here [SEP]; a = e^5 / (e^5 + 5) and b = 1 / (e^5 + 5) are the
+    start/end probabilities over [CLS] + the 5 context tokens. Widened to words, the token spans (3, 6),
+    (4, 6) and (5, 6) are all 'washington lives': a^2 + 2ab. Without align_to_words: 'ington lives', a^2.
+    """
+    context = "washington lives here"
+    chunk = {
+        "start_logits": np.array([0, 0, 0, 0, 5, 0, 0, 0, 0], dtype=np.float64),
+        "end_logits": np.array([0, 0, 0, 0, 0, 0, 5, 0, 0], dtype=np.float64),
+        "offsets": [(0, 0), (0, 3), (0, 0), (0, 4), (4, 7), (7, 10), (11, 16), (17, 21), (0, 0)],
+        "context_mask": np.array([0, 0, 0, 1, 1, 1, 1, 1, 0], dtype=bool),
+        "word_ids": [None, 0, None, 0, 0, 0, 1, 2, None],
+    }
+    a, b = math.exp(5) / (math.exp(5) + 5), 1 / (math.exp(5) + 5)
+    (best,) = tasks.question_answering([chunk], context)
+    assert best == {
+        "score": pytest.approx(a * a + 2 * a * b),
+        "start": 0,
+        "end": 16,
+        "answer": "washington lives",
+    }
+    (raw,) = tasks.question_answering([chunk], context, align_to_words=False)
+    assert raw == {"score": pytest.approx(a * a), "start": 4, "end": 16, "answer": "ington lives"}
+    # A span found again in an overlapping chunk is one answer with the scores added (as Transformers).
+    (twice,) = tasks.question_answering([chunk, chunk], context)
+    assert twice["score"] == pytest.approx(2 * (a * a + 2 * a * b)) and twice["answer"] == "washington lives"
+
+
+def test_entity_words_are_read_as_the_tokenizer_decodes():
+    """Issue 11 item 3: 'new york .' groups to 'new york.' when the tokenizer cleans up spaces (the
+    decode of the same tokens), and stays 'new york .' when it does not."""
+    from bert_common import BertTokenizerFast
+    from bert_common.pipeline_tasks import tokens_to_text
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "new", "york", ".", "?", "jo", "##hn"]
+    clean = BertTokenizerFast.from_vocab(vocab)
+    assert tokens_to_text(clean)(["new", "york", "."]) == "new york." == clean.decode([5, 6, 7])
+    assert tokens_to_text(clean)(["jo", "##hn", "?"]) == "john?"
+    raw = BertTokenizerFast.from_vocab(vocab, clean_up_tokenization_spaces=False)
+    assert tokens_to_text(raw)(["new", "york", "."]) == "new york ." == raw.decode([5, 6, 7])

@@ -84,6 +84,31 @@ def test_run_question_answering_with_tab_separated_pairs(task_models):
             "model directory not found",
         ),
         (["run", "--task", "fill-mask", "the [MASK]"], None, "no trained weights for the fill-mask head"),
+        # issue 11 item 7: every numeric option is range-checked (--top-k -1 used to print n-1 labels)
+        (
+            ["run", "--task", "fill-mask", "--top-k", "-1", "x"],
+            None,
+            "argument --top-k: must be an integer >= 1, got -1",
+        ),
+        (
+            ["run", "--task", "fill-mask", "--top-k", "0", "x"],
+            None,
+            "argument --top-k: must be an integer >= 1, got 0",
+        ),
+        (
+            ["run", "--task", "fill-mask", "--top-k", "two", "x"],
+            None,
+            "argument --top-k: must be an integer >= 1",
+        ),
+        (
+            ["run", "--task", "fill-mask", "--batch-size", "0", "x"],
+            None,
+            "argument --batch-size: must be an integer >= 1",
+        ),
+        (["run", "--task", "fill-mask", "--batch-size", "-3", "x"], None, "argument --batch-size: must be"),
+        # issue 13 item 12: an input with no tokens (the model would see an empty sequence) is refused
+        (["run", "--task", "feature-extraction"], "a man\n\x01\x02\u200b\n", "input 2 has no tokens"),
+        (["run", "--task", "feature-extraction", "\x7f"], None, "input 1 has no tokens"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, stdin, message):
@@ -92,6 +117,29 @@ def test_bad_input_is_one_line_and_exit_code_2(args, stdin, message):
     assert result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (bytes(range(256)) * 2, "stdin holds a NUL byte at offset 0: binary data"),
+        (b"caf\xe9 au lait\n\xff\xfe", "stdin is not UTF-8 text: byte b'\\xe9' at offset 3"),
+    ],
+)
+def test_binary_stdin_is_one_line_and_exit_code_2(data, message):
+    """Issue 13 item 12: binary garbage on stdin used to reach the tokenizer ("TextEncodeInput must be
+    Union[...]") or be embedded silently; now one line names it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bert_zoo.cli", "run", "--task", "feature-extraction"],
+        input=data,
+        capture_output=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=300,
+    )
+    stderr = result.stderr.decode()
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and result.stdout == b""
+    assert len(lines) == 1 and message in lines[0], stderr
 
 
 def test_model_directory_without_weights(tmp_path):

@@ -58,8 +58,8 @@ def answers(task_models):
     """{(task, twin): answers} for the inputs above."""
     out = {}
     for name in TWINS:
-        for task, directory in task_models.items():
-            pipe = twin(name).pipeline(task, model=directory, batch_size=2)
+        for task in INPUTS:
+            pipe = twin(name).pipeline(task, model=task_models[task], batch_size=2)
             out[task, name] = pipe(INPUTS[task], **PARAMS[task])
     return out
 
@@ -100,7 +100,7 @@ def test_token_classification_offsets_point_into_the_text(answers):
     groups = answers["token-classification", "pt"][0]
     assert groups, "every token is kept when ignore_labels is empty"
     for group in groups:
-        # `word` joins the group's tokens with spaces, as Transformers does ("google ." for "google.")
+        # `word` is the group's tokens decoded ("google." for "google."; lower-cased by the tokenizer)
         assert text[group["start"] : group["end"]].lower().replace(" ", "") == group["word"].replace(" ", "")
     assert groups[0]["start"] == 0 and groups[-1]["end"] == len(text)  # nothing dropped at the ends
 
@@ -185,3 +185,140 @@ def test_a_loaded_model_object_is_accepted(task_models):
         "fill-mask", model=model, tokenizer=BertTokenizerFast.from_pretrained(task_models["fill-mask"])
     )
     assert pipe.model is model and len(pipe("the [MASK] sat")) == 5
+
+
+# ---- issue 11: calls as Transformers users make them, checked arguments, long inputs
+
+
+def test_question_answering_call_forms_agree(task_models):
+    """question=/context= keywords (strings or lists), a dict and a list of dicts give the same answers
+    (batched with padding, so scores agree within 1e-5)."""
+    qa = twin("pt").pipeline("question-answering", model=task_models["question-answering"])
+    first, second = INPUTS["question-answering"]
+    both = [qa(first), qa(second)]
+    assert_same_answers(qa(question=first["question"], context=first["context"]), both[0])
+    assert_same_answers(qa([first, second]), both)
+    questions, contexts = [first["question"], second["question"]], [first["context"], second["context"]]
+    assert_same_answers(qa(question=questions, context=contexts), both)
+    same_context = qa(question=[first["question"], "where?"], context=first["context"])
+    assert_same_answers(same_context, [both[0], qa({"question": "where?", "context": first["context"]})])
+    assert_same_answers(qa({"question": [first["question"]], "context": first["context"]}), [both[0]])
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda qa: qa(question="who?"), TypeError, "needs question=... and context="),
+        (lambda qa: qa({"question": "who?", "context": "x"}, question="who?"), TypeError, "not both"),
+        (
+            lambda qa: qa(question=["a?", "b?"], context=["x", "y", "z"]),
+            ValueError,
+            "2 questions but 3 contexts",
+        ),
+        (lambda qa: qa({"question": "who?", "text": "x"}), ValueError, "keys 'question' and 'context'"),
+        (lambda qa: qa(), TypeError, "needs question=... and context="),
+        (lambda qa: qa("who?"), TypeError, "question-answering: takes question=/context="),
+        (
+            lambda qa: qa({"question": "who?", "context": "x"}, top_k=0),
+            ValueError,
+            "top_k must be an int >= 1",
+        ),
+        (
+            lambda qa: qa({"question": "a?", "context": "x"}, max_answer_len=-1),
+            ValueError,
+            "max_answer_len must",
+        ),
+        (
+            lambda qa: qa({"question": "a?", "context": "x"}, doc_stride=-2),
+            ValueError,
+            "doc_stride must be an int",
+        ),
+        (
+            lambda qa: qa({"question": "a?", "context": "x"}, max_seq_len=65),
+            ValueError,
+            "longer than the model's 64",
+        ),
+        (
+            lambda qa: qa({"question": "a?", "context": "x " * 80}, max_seq_len=32, doc_stride=40),
+            ValueError,
+            "doc_stride=40",
+        ),
+    ],
+)
+def test_question_answering_bad_calls_name_the_problem(task_models, call, error, message):
+    qa = twin("pt").pipeline("question-answering", model=task_models["question-answering"])
+    with pytest.raises(error, match=message):
+        call(qa)
+
+
+@pytest.mark.parametrize(
+    "task, params, message",
+    [
+        ("fill-mask", {"top_k": -1}, "top_k must be an int >= 1, got -1"),
+        ("fill-mask", {"top_k": 2.5}, "top_k must be an int >= 1"),
+        ("text-classification", {"top_k": 0}, "top_k must be an int >= 1 or None, got 0"),
+        ("text-classification", {"top_k": True}, "top_k must be an int >= 1 or None"),
+    ],
+)
+def test_numeric_parameters_are_range_checked(task_models, task, params, message):
+    """`top_k=-1` used to give the n-1 best labels (a negative slice); now it is refused."""
+    pipe = twin("pt").pipeline(task, model=task_models[task])
+    with pytest.raises(ValueError, match=message):
+        pipe(INPUTS[task][0], **params)
+    with pytest.raises(ValueError, match=message):
+        twin("pt").pipeline(task, model=task_models[task], **params)
+
+
+def test_a_call_without_inputs_says_so(task_models):
+    pipe = twin("pt").pipeline("fill-mask", model=task_models["fill-mask"])
+    with pytest.raises(TypeError, match="fill-mask: no inputs given"):
+        pipe(top_k=2)
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_long_inputs_are_truncated_to_the_model(task_models, name):
+    """A 122-token text into a 64-position model whose tokenizer has no model_max_length: truncated to 64
+    by default (the answers are checked against Transformers in test_reference_answers.py); with
+    truncation=False a one-line error names the lengths."""
+    from bert_common import BertTokenizerFast
+
+    directory = task_models["feature-extraction"]
+    tokenizer = BertTokenizerFast(vocab_file=f"{directory}/vocab.txt", do_lower_case=True)
+    assert tokenizer.model_max_length > 10**20  # unbounded
+    pipe = twin(name).pipeline("feature-extraction", model=directory, tokenizer=tokenizer)
+    assert pipe.max_length == 64
+    text = " ".join(["the big red house in london is old ."] * 14)
+    assert np.asarray(pipe(text)).shape == (1, 64, 32)
+    with pytest.raises(
+        ValueError, match="an input of 128 tokens is longer than the model's max_position_embeddings=64"
+    ):
+        pipe(text, truncation=False)
+
+
+def test_fill_mask_beyond_the_limit_is_named(task_models):
+    pipe = twin("pt").pipeline("fill-mask", model=task_models["fill-mask"])
+    with pytest.raises(ValueError, match=r"every \[MASK\] of the input lies beyond the model's 64 tokens"):
+        pipe("the cat sat . " * 20 + "the [MASK] sat")
+
+
+def test_tokenizer_saved_beside_a_config_takes_its_limit(tmp_path, task_models):
+    """save_pretrained writes model_max_length = max_position_embeddings when the tokenizer has no limit
+    and the directory holds the model's config.json (value worked out from the config: 64)."""
+    import json
+    import shutil
+
+    from bert_common import BertTokenizerFast
+
+    directory = task_models["fill-mask"]
+    shutil.copy(f"{directory}/config.json", tmp_path / "config.json")
+    BertTokenizerFast(vocab_file=f"{directory}/vocab.txt").save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "tokenizer_config.json").read_text())["model_max_length"] == 64
+    assert BertTokenizerFast.from_pretrained(tmp_path).model_max_length == 64
+    alone = tmp_path / "alone"
+    BertTokenizerFast(vocab_file=f"{directory}/vocab.txt").save_pretrained(alone)
+    assert json.loads((alone / "tokenizer_config.json").read_text())["model_max_length"] == int(1e30)
+    bounded = tmp_path / "bounded"
+    bounded.mkdir()
+    shutil.copy(f"{directory}/config.json", bounded / "config.json")
+    BertTokenizerFast(vocab_file=f"{directory}/vocab.txt", model_max_length=32).save_pretrained(bounded)
+    assert json.loads((bounded / "tokenizer_config.json").read_text())["model_max_length"] == 32
