@@ -48,6 +48,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "relative_key": {"position_embedding_type": "relative_key"},
     "relative_key_query": {"position_embedding_type": "relative_key_query"},
     "decoder+cross": {"is_decoder": True, "add_cross_attention": True},
+    # relative positions in the self-attention only: cross-attention is absolute in every twin, as in
+    # Transformers (encoder length S=5 differs from the decoder length, so a relative table would show)
+    "decoder+cross/relative_key_query": {
+        "is_decoder": True,
+        "add_cross_attention": True,
+        "position_embedding_type": "relative_key_query",
+    },
 }
 ENCODER_HEADS = tuple(h for h in HEADS if h != "BertLMHeadModel")
 DECODER_HEADS = ("BertModel", "BertLMHeadModel")
