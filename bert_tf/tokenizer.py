@@ -13,10 +13,10 @@ model can take raw strings. The steps mirror the Rust library one for one:
    match is [UNK] (tensorflow-text's FastWordpieceTokenizer, with the pre-tokenization done here);
 5. [CLS] A [SEP] (B [SEP]), longest-first truncation to max_length, padding, token type ids.
 
-Steps 2-3 use RE2 character classes and ICU (NFD, lowercasing), whose Unicode versions differ from
-the tables compiled into `tokenizers`; bert_tf.unicode_tables lists every code point where the two
-disagree (found by running all of Unicode through both), and the steps correct for them, so the
-ids agree on every code point.
+Steps 2-3 use RE2 character classes, code point maps and ICU's NFD; the classes and maps are built
+from `bert_common.tokenization.unicode_tables`, the Rust library's own Unicode data (found by running
+all of Unicode through it), which the slow tokenizer reads too, so the three tokenizers agree on every
+code point whatever TensorFlow's Unicode version.
 
 This file is the Keras layer; the TensorFlow operations of the steps (and the RE2 classes, built from
 `bert_common.tokenization.chars`) are in `bert_tf.tokenizer_ops`, and reading the constructor's
@@ -39,7 +39,8 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from bert_common.tokenization.files import resolve_tokenizer_dir
+from bert_common.tokenization.files import resolve_tokenizer_dir, unique_tokens
+from bert_common.tokenization.texts import check_surrogates
 from bert_tf import tokenizer_ops as ops
 from bert_tf.tokenizer_settings import (
     settings_from_directory,
@@ -62,6 +63,8 @@ class TFBertTokenizer(keras.layers.Layer):
     padding: "longest" (True), "max_length" or "do_not_pad" (False, ragged outputs).
     truncation / max_length: cut to max_length tokens, specials included (longest-first for pairs).
     pad_to_multiple_of: round the padded length up to a multiple of this.
+    padding_side / truncation_side: "right" (default) or "left": where padding goes, which end
+        truncation cuts (as the other tokenizers' attributes of the same names).
     """
 
     def __init__(
@@ -85,6 +88,8 @@ class TFBertTokenizer(keras.layers.Layer):
         return_attention_mask: bool = True,
         continuing_subword_prefix: str = "##",
         max_input_chars_per_word: int = 100,
+        padding_side: str = "right",
+        truncation_side: str = "right",
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -104,8 +109,10 @@ class TFBertTokenizer(keras.layers.Layer):
         self.return_attention_mask = return_attention_mask
         self.continuing_subword_prefix = continuing_subword_prefix
         self.max_input_chars_per_word = int(max_input_chars_per_word)
+        self.padding_side = ops.check_side("padding_side", padding_side)
+        self.truncation_side = ops.check_side("truncation_side", truncation_side)
 
-        self.vocab = {token: i for i, token in reversed(list(enumerate(self.vocab_list)))}
+        self.vocab = unique_tokens(self.vocab_list, "vocab_list", unit="entries", base=0)
         for name in ("cls_token", "sep_token", "pad_token", "unk_token"):
             if getattr(self, name) not in self.vocab:
                 raise ValueError(f"{name} {getattr(self, name)!r} is not in the vocabulary")
@@ -116,7 +123,8 @@ class TFBertTokenizer(keras.layers.Layer):
         missing = [t for t in added_tokens if t not in self.vocab]
         if missing:
             raise ValueError(
-                f"added tokens {missing} are not in the vocabulary; TFBertTokenizer needs them there"
+                f"added tokens {missing} are not in the vocabulary; TFBertTokenizer needs them there (tokens "
+                "added beyond the WordPiece vocabulary, e.g. by add_tokens, are not supported in the graph)"
             )
         self.added_tokens = list(dict.fromkeys(added_tokens))
         self.cls_token_id = self.vocab[cls_token]
@@ -220,7 +228,12 @@ class TFBertTokenizer(keras.layers.Layer):
     # ------------------------------------------------------------------ call
 
     def __call__(self, text: Any, *args: Any, **kwargs: Any) -> dict[str, tf.Tensor | tf.RaggedTensor]:
-        # Keras accepts only tensors as positional arguments; let a Python list of strings through.
+        # Python strings are checked as the other tokenizers check them (a lone surrogate is refused by
+        # name and index); Keras accepts only tensors as positional arguments, so convert them here.
+        _check_python_strings("text", text)
+        if kwargs.get("padding_side") is not None:  # checked here so that the first line is ours, not Keras'
+            ops.check_side("padding_side", kwargs["padding_side"])
+        _check_python_strings("text_pair", kwargs.get("text_pair", args[0] if args else None))
         if not isinstance(text, (tf.Tensor, tf.RaggedTensor)):
             text = tf.convert_to_tensor(text, dtype=tf.string)
         return super().__call__(text, *args, **kwargs)
@@ -235,6 +248,7 @@ class TFBertTokenizer(keras.layers.Layer):
         pad_to_multiple_of: int | None = None,
         return_token_type_ids: bool | None = None,
         return_attention_mask: bool | None = None,
+        padding_side: str | None = None,
     ) -> dict[str, tf.Tensor | tf.RaggedTensor]:
         """Tokenize a batch: `text` [B] strings (a scalar string is a batch of one), `text_pair` [B] or None.
 
@@ -251,6 +265,9 @@ class TFBertTokenizer(keras.layers.Layer):
         )
         return_attention_mask = (
             self.return_attention_mask if return_attention_mask is None else return_attention_mask
+        )
+        padding_side = (
+            self.padding_side if padding_side is None else ops.check_side("padding_side", padding_side)
         )
         if padding == "max_length" and max_length is None:
             raise ValueError("padding='max_length' needs max_length")
@@ -278,7 +295,7 @@ class TFBertTokenizer(keras.layers.Layer):
             )
             segments.append(self.tokenize(text_pair))
         if truncation and max_length is not None:
-            segments = ops.truncate(segments, max_length - len(segments) - 1)
+            segments = ops.truncate(segments, max_length - len(segments) - 1, self.truncation_side)
         input_ids, type_ids = tf_text.combine_segments(segments, self.cls_token_id, self.sep_token_id)
         input_ids = tf.cast(input_ids, tf.int64)
         type_ids = tf.cast(type_ids, tf.int64)
@@ -297,7 +314,13 @@ class TFBertTokenizer(keras.layers.Layer):
             multiple = tf.constant(int(pad_to_multiple_of), tf.int64)
             length = (length + multiple - 1) // multiple * multiple
         return ops.pad(
-            input_ids, type_ids, self.pad_token_id, length, return_token_type_ids, return_attention_mask
+            input_ids,
+            type_ids,
+            self.pad_token_id,
+            length,
+            return_token_type_ids,
+            return_attention_mask,
+            padding_side,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -322,4 +345,16 @@ class TFBertTokenizer(keras.layers.Layer):
             "return_attention_mask": self.return_attention_mask,
             "continuing_subword_prefix": self.continuing_subword_prefix,
             "max_input_chars_per_word": self.max_input_chars_per_word,
+            "padding_side": self.padding_side,
+            "truncation_side": self.truncation_side,
         }
+
+
+def _check_python_strings(name: str, value: Any) -> None:
+    """Refuse a Python string (or a list of them) holding a lone surrogate, naming it and its index."""
+    if isinstance(value, str):
+        check_surrogates(name, value)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                check_surrogates(f"{name}[{i}]", item)

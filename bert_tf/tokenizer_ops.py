@@ -1,10 +1,12 @@
 """The TensorFlow operations of `TFBertTokenizer`: BertNormalizer and BertPreTokenizer as RE2 / ICU string
 ops, longest-first truncation, and padding, all graph-compatible.
 
-The character classes are built from the one copy of BERT's character tables,
-`bert_common.tokenization.chars` (White_Space, control characters, CJK ranges, ASCII punctuation),
-corrected by `bert_tf.unicode_tables` where TensorFlow's Unicode data (RE2 classes such as \\p{Mn},
-ICU's NFD and lowercasing) disagrees with the tables compiled into `tokenizers`.
+The character classes and maps are built from the one copy of BERT's character tables,
+`bert_common.tokenization.chars`, itself read from `bert_common.tokenization.unicode_tables` (the Rust
+library's own Unicode data, code point by code point). No class relies on RE2's Unicode categories
+(\\p{Mn}, \\p{P}, \\p{Cf}) and lowercasing does not use ICU, since TensorFlow's Unicode version differs
+from the library's; only NFD is ICU's, with the code points it knows better than the library
+(`ICU_NFD_NEWER`) kept out of it.
 
 Shape legend: B = batch, T = tokens (the padded length; (T) = ragged). Other dimensions are named in
 full: [strings] for a flat batch of strings, (words) and (code points) for ragged ones.
@@ -17,13 +19,15 @@ from collections.abc import Iterable, Sequence
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from bert_common.tokenization import unicode_tables as tables
 from bert_common.tokenization.chars import (
-    ASCII_PUNCTUATION_RANGES,
     CJK_RANGES,
     CONTROL_RANGES,
+    MARK_RANGES,
+    PUNCTUATION_RANGES,
     WHITESPACE_RANGES,
+    lowercase_map,
 )
-from bert_tf import unicode_tables as tables
 
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 
@@ -35,12 +39,14 @@ def class_body(ranges: Iterable[tuple[int, int]]) -> str:
 
 # Rust `char::is_whitespace` (Unicode White_Space), which BertNormalizer and BertPreTokenizer use.
 WHITESPACE = class_body(WHITESPACE_RANGES)
-# Control characters removed by clean_text: general category Cc except \t \n \r.
-CONTROL = class_body(CONTROL_RANGES)
+# Removed by clean_text: the library's control characters (Cc, Cf, Co but \\t \\n \\r) and U+FFFD.
+CONTROL = class_body(CONTROL_RANGES) + "\\x{FFFD}"
 # CJK ideographs padded with spaces. `tokenizers` has 0x2B920 where BERT's Python code has 0x2B820.
 CJK = class_body(CJK_RANGES)
-# ASCII punctuation and symbols, all split by BertPreTokenizer (Rust `is_ascii_punctuation`).
-ASCII_PUNCTUATION = class_body(ASCII_PUNCTUATION_RANGES)
+# Split off by BertPreTokenizer: ASCII punctuation and the library's P*.
+PUNCTUATION = f"[{class_body(PUNCTUATION_RANGES)}]"
+# Dropped by strip_accents after NFD: the library's nonspacing marks.
+MARKS = class_body(MARK_RANGES)
 
 
 def _code_point_map(pairs: Sequence[tuple[int, int]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -48,20 +54,13 @@ def _code_point_map(pairs: Sequence[tuple[int, int]]) -> tuple[tuple[int, ...], 
     return tuple(k for k, _ in ordered), tuple(v for _, v in ordered)
 
 
-# Character classes and maps corrected by bert_tf.unicode_tables (see its docstring).
-_CONTROL_EXTRA = class_body(tables.CONTROL_EXTRA)
-_FORMAT_KEPT = class_body(tables.FORMAT_KEPT)
-_MARKS_KEPT = class_body(tables.MARKS_KEPT)
-_MARKS_EXTRA = class_body(tables.MARKS_EXTRA)
-PUNCTUATION = (
-    f"[{ASCII_PUNCTUATION}{class_body(tables.PUNCTUATION_EXTRA)}]"
-    f"|[^\\P{{P}}{class_body(tables.PUNCTUATION_NOT_SPLIT)}]"
-)
-_NFD_KEPT = [cp for low, high in tables.NFD_KEPT for cp in range(low, high + 1)]
+_NFD_KEPT = [cp for low, high in tables.ICU_NFD_NEWER for cp in range(low, high + 1)]
 # Placeholders from the end of plane 16's private-use area (clean_text has already removed any there).
 _NFD_PROTECT = _code_point_map([(cp, 0x10FFFD - i) for i, cp in enumerate(_NFD_KEPT)])
 _NFD_RESTORE = _code_point_map([(0x10FFFD - i, cp) for i, cp in enumerate(_NFD_KEPT)])
-_LOWERCASE_FIRST = _code_point_map([(0x03A3, 0x03C3), *tables.LOWERCASE_EXTRA])
+# Rust's char::to_lowercase: one code point for all but U+0130, which becomes two ("i" + U+0307).
+_LOWERCASE_MULTI = {cp: low for cp, low in lowercase_map().items() if len(low) > 1}
+_LOWERCASE = _code_point_map([(cp, ord(low)) for cp, low in lowercase_map().items() if len(low) == 1])
 
 
 # ---------------------------------------------------------------------------------------------- text
@@ -76,8 +75,7 @@ def normalize(
     to a bool). Returns a string tensor of the same shape.
     """
     if clean_text:
-        text = tf.strings.regex_replace(text, f"[{CONTROL}\\x{{FFFD}}\\p{{Co}}{_CONTROL_EXTRA}]", "")
-        text = tf.strings.regex_replace(text, f"[^\\P{{Cf}}{_FORMAT_KEPT}]", "")
+        text = tf.strings.regex_replace(text, f"[{CONTROL}]", "")
         text = tf.strings.regex_replace(text, f"[{WHITESPACE}]", " ")
     if chinese:
         text = tf.strings.regex_replace(text, f"([{CJK}])", r" \1 ")
@@ -85,15 +83,13 @@ def normalize(
         # Characters that `tokenizers` does not decompose wait out NFD as private-use placeholders.
         text = map_code_points(text, _NFD_PROTECT)
         text = tf_text.normalize_utf8(text, "NFD")
-        text = tf.strings.regex_replace(text, f"[^\\P{{Mn}}{_MARKS_KEPT}]", "")
-        if _MARKS_EXTRA:
-            text = tf.strings.regex_replace(text, f"[{_MARKS_EXTRA}]", "")
+        text = tf.strings.regex_replace(text, f"[{MARKS}]", "")
         text = map_code_points(text, _NFD_RESTORE)
     if lower:
-        # Rust lowercases per character (a final capital sigma gives "σ", where ICU gives "ς") and
-        # knows letters that TensorFlow's ICU does not: map those first, then ICU does the rest.
-        text = map_code_points(text, _LOWERCASE_FIRST)
-        text = tf.strings.lower(text, encoding="utf-8")
+        # Per character, as Rust lowercases (a final capital sigma gives "σ", where ICU gives "ς").
+        for cp, low in _LOWERCASE_MULTI.items():
+            text = tf.strings.regex_replace(text, f"\\x{{{cp:X}}}", low)
+        text = map_code_points(text, _LOWERCASE)
     return text
 
 
@@ -125,16 +121,17 @@ def re2_escape(token: str) -> str:
 # ---------------------------------------------------------------------------------------------- ids
 
 
-def truncate(segments: list[tf.RaggedTensor], budget: int) -> list[tf.RaggedTensor]:
+def truncate(segments: list[tf.RaggedTensor], budget: int, side: str = "right") -> list[tf.RaggedTensor]:
     """Cut the segments ([B, (T)] ids each) to `budget` ids in all (the `tokenizers` longest-first
-    strategy, right side).
+    strategy), keeping the first ids (side="right") or the last ones (side="left").
 
     One segment: keep its first `budget` ids. A pair of lengths (n_a, n_b) over budget: with s the
     shorter and l the longer, keep s whole and l to budget - s when s <= budget / 2; otherwise the
     shorter gets budget // 2 and the longer the rest.
     """
+    keep = keep_last if side == "left" else keep_first
     if len(segments) == 1:
-        return [segments[0][:, :budget]]
+        return [keep(segments[0], tf.minimum(segments[0].row_lengths(), budget))]
     first, second = segments
     n_a, n_b = first.row_lengths(), second.row_lengths()
     budget_t = tf.constant(budget, tf.int64)
@@ -150,13 +147,19 @@ def truncate(segments: list[tf.RaggedTensor], budget: int) -> list[tf.RaggedTens
     needed = n_a + n_b > budget_t
     target_a = tf.where(needed, target_a, n_a)
     target_b = tf.where(needed, target_b, n_b)
-    return [keep_first(first, target_a), keep_first(second, target_b)]
+    return [keep(first, target_a), keep(second, target_b)]
 
 
 def keep_first(ids: tf.RaggedTensor, counts: tf.Tensor) -> tf.RaggedTensor:
     """Row i of `ids` ([B, (T)]) cut to its first counts[i] values ([B] int64)."""
     positions = tf.ragged.range(ids.row_lengths())
     return tf.ragged.boolean_mask(ids, positions < counts[:, tf.newaxis])
+
+
+def keep_last(ids: tf.RaggedTensor, counts: tf.Tensor) -> tf.RaggedTensor:
+    """Row i of `ids` ([B, (T)]) cut to its last counts[i] values ([B] int64)."""
+    positions = tf.ragged.range(ids.row_lengths())
+    return tf.ragged.boolean_mask(ids, positions >= (ids.row_lengths() - counts)[:, tf.newaxis])
 
 
 def pad(
@@ -166,18 +169,29 @@ def pad(
     length: tf.Tensor,
     return_token_type_ids: bool,
     return_attention_mask: bool,
+    side: str = "right",
 ) -> dict[str, tf.Tensor]:
-    """Right-pad [B, (T)] ids and type ids to [B, T] with T = `length` (a scalar int64 tensor).
+    """Pad [B, (T)] ids and type ids to [B, T] with T = `length` (a scalar int64 tensor), on the right or
+    (side="left") on the left.
 
     Returns input_ids (padded with `pad_token_id`) and, as requested, token_type_ids (padded with 0)
     and attention_mask (1 for tokens, 0 for padding), all int64 [B, T].
     """
     shape = tf.stack([input_ids.nrows(), length])
-    outputs = {"input_ids": input_ids.to_tensor(default_value=pad_token_id, shape=shape)}
+    columns = {"input_ids": (input_ids, pad_token_id)}
     if return_token_type_ids:
-        outputs["token_type_ids"] = type_ids.to_tensor(default_value=0, shape=shape)
+        columns["token_type_ids"] = (type_ids, 0)
     if return_attention_mask:
-        outputs["attention_mask"] = tf.ones_like(input_ids).to_tensor(default_value=0, shape=shape)
+        columns["attention_mask"] = (tf.ones_like(input_ids), 0)
+    outputs = {}
+    for key, (values, fill) in columns.items():
+        dense = values.to_tensor(default_value=fill, shape=shape)  # [B, T], right-padded
+        if side == "left":  # move each row's values to its end: column t takes t - (T - length of the row)
+            shift = length - tf.minimum(values.row_lengths(), length)  # [B]
+            source = tf.range(length)[tf.newaxis, :] - shift[:, tf.newaxis]  # [B, T]
+            moved = tf.gather(dense, tf.maximum(source, 0), batch_dims=1)
+            dense = tf.where(source >= 0, moved, tf.cast(fill, dense.dtype))
+        outputs[key] = dense
     return outputs
 
 
@@ -196,6 +210,13 @@ def check_padding(padding: bool | str) -> str:
     if padding not in PADDING_STRATEGIES:
         raise ValueError(f"padding must be True, False or one of {PADDING_STRATEGIES}, got {padding!r}")
     return padding
+
+
+def check_side(name: str, side: str) -> str:
+    """padding_side / truncation_side: "right" or "left"; ValueError otherwise."""
+    if side not in ("right", "left"):
+        raise ValueError(f"{name} must be 'right' or 'left', got {side!r}")
+    return side
 
 
 def check_max_length(max_length: int | None) -> int | None:

@@ -1,9 +1,9 @@
 """`TFBertTokenizer`'s constructor arguments, read from tokenizer files or from another tokenizer.
 
 `TFBertTokenizer.from_pretrained`, `from_tokenizer_json` and `from_tokenizer` turn what they are given
-into the keyword arguments of the constructor here: a `tokenizers` tokenizer.json (the whole pipeline),
-else vocab.txt plus tokenizer_config.json, or a tokenizer object. Plain Python, no TensorFlow; the file
-names are those of `bert_common.tokenization.files`. V = vocabulary size.
+into the keyword arguments of the constructor here: a model directory (read by bert_common's
+BertTokenizerFast, so every file layout it reads), a `tokenizers` tokenizer.json (the whole pipeline), or
+a tokenizer object. Plain Python, no TensorFlow. V = vocabulary size.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bert_common.files import ModelNotFoundError
-from bert_common.tokenization.files import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE
+from bert_common.tokenization import BertTokenizerFast
 
 
 def vocab_list(vocab: Mapping[str, int]) -> list[str]:
@@ -84,40 +83,15 @@ def settings_from_tokenizer_json(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def settings_from_directory(directory: Path) -> dict[str, Any]:
-    """Constructor arguments from the tokenizer files of a model directory: tokenizer.json when present,
-    else vocab.txt and tokenizer_config.json. Raises ModelNotFoundError when it holds neither vocabulary.
+    """Constructor arguments from the tokenizer files of a model directory, read exactly as bert_common's
+    tokenizers read them (`BertTokenizerFast.from_pretrained`: tokenizer.json, else vocab.txt with
+    tokenizer_config.json / special_tokens_map.json / added tokens, in every form Transformers wrote).
+
+    Raises ModelNotFoundError when the directory holds no vocabulary, ValueError for files the
+    tokenizers refuse or a tokenizer TFBertTokenizer cannot reproduce (added tokens beyond the
+    vocabulary, or with normalized / lstrip / rstrip / single_word matching).
     """
-    config: dict[str, Any] = {}
-    if (directory / TOKENIZER_CONFIG_FILE).is_file():
-        config = json.loads((directory / TOKENIZER_CONFIG_FILE).read_text(encoding="utf-8"))
-    if (directory / TOKENIZER_FILE).is_file():
-        settings = settings_from_tokenizer_json(
-            json.loads((directory / TOKENIZER_FILE).read_text(encoding="utf-8"))
-        )
-    elif (directory / VOCAB_FILE).is_file():
-        vocab = (directory / VOCAB_FILE).read_text(encoding="utf-8").split("\n")
-        if vocab and vocab[-1] == "":
-            vocab = vocab[:-1]
-        settings = {
-            "vocab_list": [token.rstrip("\r") for token in vocab],
-            "do_lower_case": bool(config.get("do_lower_case", True)),
-            "strip_accents": config.get("strip_accents"),
-            "tokenize_chinese_chars": bool(config.get("tokenize_chinese_chars", True)),
-        }
-        for name in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token"):
-            value = config.get(name)
-            if isinstance(value, dict):
-                value = value.get("content")
-            if isinstance(value, str):
-                settings[name] = value
-    else:
-        raise ModelNotFoundError(
-            f"{directory}: no {TOKENIZER_FILE} or {VOCAB_FILE} to build a tokenizer from"
-        )
-    max_length = config.get("model_max_length")
-    if isinstance(max_length, int) and max_length < 1_000_000:
-        settings["max_length"] = max_length
-    return settings
+    return settings_from_tokenizer(BertTokenizerFast.from_pretrained(directory))
 
 
 def settings_from_tokenizer(tokenizer: Any) -> dict[str, Any]:
@@ -130,19 +104,23 @@ def settings_from_tokenizer(tokenizer: Any) -> dict[str, Any]:
     vocabulary, ValueError for a tokenizer TFBertTokenizer cannot reproduce.
     """
     backend = getattr(tokenizer, "backend_tokenizer", None) or getattr(tokenizer, "_tokenizer", None)
+    if backend is None and hasattr(tokenizer, "_backend_for_saving"):  # bert_common's BertTokenizer
+        backend = tokenizer._backend_for_saving()
     if backend is None and hasattr(tokenizer, "to_str"):
         backend = tokenizer
     if backend is not None and hasattr(backend, "to_str"):
         settings: dict[str, Any] = settings_from_tokenizer_json(json.loads(backend.to_str()))
-        max_length = getattr(tokenizer, "model_max_length", None)
-        if isinstance(max_length, int) and max_length < 1_000_000:
-            settings["max_length"] = max_length
-        return settings
+        return {**settings, **_limits(tokenizer)}
     if not hasattr(tokenizer, "get_vocab"):
         raise TypeError(
             f"cannot read a vocabulary from {type(tokenizer).__name__}; expected a BERT tokenizer"
         )
     vocab = tokenizer.get_vocab()
+    if len(vocab) > getattr(tokenizer, "vocab_size", len(vocab)):
+        raise ValueError(
+            f"{type(tokenizer).__name__} has tokens added beyond its WordPiece vocabulary "
+            f"({len(vocab) - tokenizer.vocab_size}); TFBertTokenizer needs every added token in the vocabulary"
+        )
     settings = {"vocab_list": vocab_list(vocab)}
     for name in ("do_lower_case", "strip_accents", "tokenize_chinese_chars"):
         if hasattr(tokenizer, name):
@@ -151,7 +129,16 @@ def settings_from_tokenizer(tokenizer: Any) -> dict[str, Any]:
         value = getattr(tokenizer, name, None)
         if value is not None:
             settings[name] = str(value)
+    return {**settings, **_limits(tokenizer)}
+
+
+def _limits(tokenizer: Any) -> dict[str, Any]:
+    """max_length (its model_max_length, when it has a real one), padding_side and truncation_side."""
+    out: dict[str, Any] = {}
     max_length = getattr(tokenizer, "model_max_length", None)
     if isinstance(max_length, int) and max_length < 1_000_000:
-        settings["max_length"] = max_length
-    return settings
+        out["max_length"] = max_length
+    for name in ("padding_side", "truncation_side"):
+        if getattr(tokenizer, name, None) in ("right", "left"):
+            out[name] = getattr(tokenizer, name)
+    return out

@@ -1,8 +1,8 @@
 """TokenizerBase: the calling API shared by `BertTokenizer` (pure Python) and `BertTokenizerFast` (Rust).
 
 The front end, written once: the options and special tokens as attributes, token <-> id conversion,
-the special-token layout helpers, `__call__` / `encode` / `tokenize`, `decode` / `batch_decode`, and
-saving and loading. A call is validated into an `EncodeRequest` (bert_common.tokenization.request);
+`__call__` / `encode` / `tokenize`, `decode` / `batch_decode`, and saving and loading (the rest of
+Transformers' API, `pad`, added tokens, ..., is the `api.TransformersAPI` mixin). A call is validated into an `EncodeRequest` (bert_common.tokenization.request);
 the subclasses only turn a request into encodings (`_encode`) and ids back into text (`_decode`),
 and the encodings are assembled into a `BatchEncoding` (bert_common.tokenization.batch).
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bert_common.files import make_save_directory
+from bert_common.tokenization.added import AddedToken, AddedVocab
+from bert_common.tokenization.api import TransformersAPI
 from bert_common.tokenization.batch import BatchEncoding, build_batch_encoding
-from bert_common.tokenization.encoding import template_ids, template_special_mask, template_type_ids
 from bert_common.tokenization.files import (
+    ADDED_TOKENS_FILE,
     TOKENIZER_FILE,
     resolve_tokenizer_dir,
     write_tokenizer_config,
@@ -38,13 +41,13 @@ from bert_common.tokenization.options import (
 from bert_common.tokenization.request import (
     EncodeRequest,
     as_id_list,
-    batch_inputs,
     build_request,
     check_bool,
-    check_text,
     clean_up_tokenization,
     join_wordpieces,
 )
+from bert_common.tokenization.texts import batch_inputs, batch_words, check_text
+from bert_common.tokenization.tokenizer_json import read_added_tokens
 
 
 def _token_id_property(name: str) -> property:
@@ -52,16 +55,17 @@ def _token_id_property(name: str) -> property:
     return property(lambda self: self._special_id(name), doc=f"Id of {name}.")
 
 
-class TokenizerBase(OptionAttributes, abc.ABC):
+class TokenizerBase(TransformersAPI, OptionAttributes, abc.ABC):
     """What BertTokenizer and BertTokenizerFast share: calling, decoding, special tokens, save/load.
 
-    Subclasses set `self.options` (a TokenizerOptions) and implement the hooks `get_vocab`,
-    `vocab_size`, `_token_to_id`, `_id_to_token`, `_tokenize`, `_encode`, `_decode`,
-    `_backend_for_saving` and `_from_directory`.
+    Subclasses set `self.options` (a TokenizerOptions) and `self._added` (their AddedVocab) and
+    implement the hooks `get_vocab`, `vocab_size`, `_token_to_id`, `_id_to_token`, `_tokenize`,
+    `_encode`, `_decode`, `_backend_for_saving` and `_from_directory`.
     """
 
     model_input_names: ClassVar[list[str]] = ["input_ids", "token_type_ids", "attention_mask"]
     options: TokenizerOptions
+    _added: AddedVocab
 
     # ---- hooks -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -86,8 +90,9 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         """The tokens of a text (and its pair), with the special tokens when asked."""
 
     @abc.abstractmethod
-    def _encode(self, inputs: list[Any], request: EncodeRequest) -> list[Any]:
-        """One encoding (ids, type ids, offsets, overflow, ...) per input, as `request` describes."""
+    def _encode(self, inputs: list[Any], request: EncodeRequest, words: bool = False) -> list[Any]:
+        """One encoding (ids, type ids, offsets, overflow, ...) per input, as `request` describes;
+        words: the inputs are lists of words (is_split_into_words)."""
 
     @abc.abstractmethod
     def _decode(self, sequences: list[list[int]], skip_special_tokens: bool) -> list[str]:
@@ -120,8 +125,19 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         return [self._token_to_id(t) for t in self.options.special_tokens]  # type: ignore[misc]
 
     def __len__(self) -> int:
-        """Size of the full vocabulary (every added token is a vocabulary entry, so = vocab_size)."""
-        return self.vocab_size
+        """Size of the full vocabulary: the WordPiece vocabulary and the added tokens beyond it."""
+        return len(self.get_vocab())
+
+    def _add_to_vocab(self, tokens: list[AddedToken]) -> int:
+        """Add tokens to the added tokens (the fast tokenizer adds them to its backend too)."""
+        return self._added.add(tokens)
+
+    def _special_tokens_changed(self) -> None:
+        """After a named special token changed: the added tokens as the Rust library reloads them."""
+        rebuilt = AddedVocab(self._added.model_vocab)
+        rebuilt.add([token for _, token in self._added.entries()])
+        rebuilt.set_normalizer(self._added._normalize)
+        self._added = rebuilt
 
     # ---- token <-> id ------------------------------------------------------------------------
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> int | list[int]:
@@ -143,53 +159,14 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         return tokens[0] if single and tokens else tokens  # type: ignore[return-value]
 
     def _check_ids(self, ids: list[int]) -> None:
-        size = len(self)
-        bad = [i for i in ids if not 0 <= i < size]
+        bad = [i for i in ids if i < 0 or self._id_to_token(i) is None]
         if bad:
-            raise ValueError(f"token id(s) {bad[:5]} outside the vocabulary [0, {size})")
+            raise ValueError(f"token id(s) {bad[:5]} are not in the vocabulary (size {len(self)})")
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
         """Join WordPiece tokens back into text: continuation pieces lose the prefix and attach to the
         previous token, other tokens are separated by a space. No clean-up."""
         return join_wordpieces(tokens, self.options.wordpieces_prefix)
-
-    # ---- special-token layout ----------------------------------------------------------------
-    def num_special_tokens_to_add(self, pair: bool = False) -> int:
-        """Special tokens added to a text (2: [CLS] [SEP]) or a pair (3: [CLS] [SEP] [SEP])."""
-        return 3 if pair else 2
-
-    def build_inputs_with_special_tokens(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
-    ) -> list[int]:
-        """[CLS] A [SEP] for a text, [CLS] A [SEP] B [SEP] for a pair."""
-        return template_ids(self.cls_token_id, self.sep_token_id, token_ids_0, token_ids_1)
-
-    def get_special_tokens_mask(
-        self,
-        token_ids_0: list[int],
-        token_ids_1: list[int] | None = None,
-        already_has_special_tokens: bool = False,
-    ) -> list[int]:
-        """1 for a special token, 0 for a sequence token.
-
-        already_has_special_tokens=False: the mask of `build_inputs_with_special_tokens(ids_0, ids_1)`.
-        already_has_special_tokens=True: ids that are special tokens (anywhere) give 1.
-        Raises ValueError for token_ids_1 with already_has_special_tokens=True.
-        """
-        if already_has_special_tokens:
-            if token_ids_1 is not None:
-                raise ValueError(
-                    "with already_has_special_tokens=True pass the full sequence as token_ids_0 only"
-                )
-            special = set(self.all_special_ids)
-            return [1 if i in special else 0 for i in token_ids_0]
-        return template_special_mask(token_ids_0, token_ids_1)
-
-    def create_token_type_ids_from_sequences(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
-    ) -> list[int]:
-        """Segment ids of `build_inputs_with_special_tokens`: 0 for [CLS] A [SEP], 1 for B [SEP]."""
-        return template_type_ids(token_ids_0, token_ids_1)
 
     # ---- calling -----------------------------------------------------------------------------
     def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False) -> list[str]:
@@ -219,12 +196,15 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         return_offsets_mapping: bool = False,
         return_length: bool = False,
         verbose: bool = True,
+        is_split_into_words: bool = False,
         **kwargs: Any,
     ) -> BatchEncoding:
         """Tokenize a text, a pair, or a batch of either, into model inputs.
 
-        text: a string, a list of strings, or a list of (text, text_pair) tuples.
-        text_pair: the second texts (a string, or a list as long as `text`).
+        text: a string, a list of strings, or a list of (text, text_pair) tuples; with
+            is_split_into_words=True a list of words (or a batch of such lists), each word tokenized on
+            its own, `word_ids()` giving the word of each token and offsets within the word.
+        text_pair: the second texts (a string, or a list as long as `text`; words likewise).
         padding: True/"longest" (to the longest row), "max_length", False/"do_not_pad".
         truncation: True/"longest_first", "only_first", "only_second", False. None: on only when
             max_length is given and padding is off.
@@ -243,7 +223,10 @@ class TokenizerBase(OptionAttributes, abc.ABC):
                 n for n in inspect.signature(TokenizerBase.__call__).parameters if n not in ("self", "kwargs")
             ]
             raise TypeError(unknown_keys_message(f"{type(self).__name__}.__call__", kwargs, known))
-        inputs, is_pair, is_batched = batch_inputs(text, text_pair)
+        if check_bool("is_split_into_words", is_split_into_words):
+            inputs, is_pair, is_batched = batch_words(text, text_pair)
+        else:
+            inputs, is_pair, is_batched = batch_inputs(text, text_pair)
         request = build_request(
             self.options,
             is_pair,
@@ -263,7 +246,7 @@ class TokenizerBase(OptionAttributes, abc.ABC):
             return_length,
             verbose,
         )
-        encodings = self._encode(inputs, request) if inputs else []
+        encodings = self._encode(inputs, request, bool(is_split_into_words)) if inputs else []
         return build_batch_encoding(encodings, request, is_batched)
 
     def encode(
@@ -283,9 +266,10 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         """input_ids of one text (or pair): a list of ints, or a [1, T] tensor with return_tensors.
 
         Raises TypeError for a text that is not a string, and whatever `__call__` raises."""
-        check_text("text", text)
-        if text_pair is not None:
-            check_text("text_pair", text_pair)
+        if not kwargs.get("is_split_into_words"):
+            check_text("text", text)
+            if text_pair is not None:
+                check_text("text_pair", text_pair)
         out = self(
             text,
             text_pair,
@@ -344,15 +328,17 @@ class TokenizerBase(OptionAttributes, abc.ABC):
     def save_vocabulary(
         self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
     ) -> tuple[str]:
-        """Write vocab.txt (one token per line, in id order) into `save_directory`; return its path.
+        """Write vocab.txt (the WordPiece vocabulary, one token per line, in id order) into
+        `save_directory`; return its path.
 
         Raises NotADirectoryError when `save_directory` is a file.
         """
         directory = make_save_directory(save_directory, "save_vocabulary")
-        return (write_vocab(directory, self.get_vocab(), filename_prefix),)
+        return (write_vocab(directory, self._added.model_vocab, filename_prefix),)
 
     def save_pretrained(self, save_directory: str | os.PathLike[str]) -> tuple[str, ...]:
-        """Write vocab.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json.
+        """Write vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json (and
+        added_tokens.json when tokens were added beyond the vocabulary).
 
         The layout is the one Transformers' AutoTokenizer loads (tokenizer_class "BertTokenizer").
         Returns the written paths. Raises NotADirectoryError when `save_directory` is a file.
@@ -361,10 +347,20 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         (vocab_path,) = self.save_vocabulary(directory)
         tokenizer_path = directory / TOKENIZER_FILE
         self._backend_for_saving().save(str(tokenizer_path))
-        added = (*self.options.special_tokens, *self.options.never_split)
-        ids = {token: self._token_to_id(token) for token in added}
-        config_path, map_path = write_tokenizer_config(directory, self.options, ids, self.special_tokens_map)  # type: ignore[arg-type]
-        return (config_path, map_path, vocab_path, str(tokenizer_path))
+        entries = self._added.entries()
+        config_path, map_path = write_tokenizer_config(
+            directory, self.options, entries, self.special_tokens_map
+        )
+        paths = (config_path, map_path, vocab_path, str(tokenizer_path))
+        beyond = {token.content: index for index, token in entries if index >= self.vocab_size}
+        if beyond:  # as Transformers writes it, for its slow tokenizer and older versions
+            added_path = directory / ADDED_TOKENS_FILE
+            added_path.write_text(
+                json.dumps(dict(sorted(beyond.items())), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            paths += (str(added_path),)
+        return paths
 
     @classmethod
     def from_pretrained(
@@ -386,6 +382,8 @@ class TokenizerBase(OptionAttributes, abc.ABC):
         )
         options = options_from_files(directory)
         options.update(overrides)
+        if not (directory / TOKENIZER_FILE).is_file():  # else tokenizer.json's added tokens are read
+            options["added_tokens_decoder"] = read_added_tokens(directory, options)
         return cls._from_directory(directory, options)
 
     def __repr__(self) -> str:

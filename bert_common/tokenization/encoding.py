@@ -140,9 +140,10 @@ class Encoding:
         """Mark the whole row as text `sequence_id`."""
         self.sequence_ranges = {sequence_id: (0, len(self.ids))}
 
-    def truncate(self, max_len: int, stride: int) -> None:
-        """Keep the first `max_len` tokens; the rest becomes `overflowing` chunks of `max_len` tokens,
-        each starting `max_len - stride` tokens after the previous one (so `stride` tokens repeat)."""
+    def truncate(self, max_len: int, stride: int, direction: str = "right") -> None:
+        """Keep the first `max_len` tokens (the last ones with direction="left"); the rest becomes
+        `overflowing` chunks of `max_len` tokens, each `max_len - stride` tokens further on (so `stride`
+        tokens repeat), walking to the end (to the start with direction="left")."""
         n = len(self.ids)
         if max_len >= n:
             return
@@ -160,11 +161,18 @@ class Encoding:
             )
         step = max_len - stride
         parts = []
-        for start in range(0, n, step):
-            stop = min(start + max_len, n)
-            parts.append((start, stop))
-            if stop == n:
-                break
+        if direction == "left":
+            for last in range(n - 1, -1, -step):
+                start = max(last + 1 - max_len, 0)
+                parts.append((start, last + 1))
+                if start == 0:
+                    break
+        else:
+            for start in range(0, n, step):
+                stop = min(start + max_len, n)
+                parts.append((start, stop))
+                if stop == n:
+                    break
         first = self._slice(*parts[0])
         first.overflowing = [self._slice(start, stop) for start, stop in parts[1:]]
         for name in self.__slots__:
@@ -298,9 +306,9 @@ def truncate_pair(first: Encoding, second: Encoding | None, request: EncodeReque
         t1, t2 = truncation_targets(
             len(first.ids), None if second is None else len(second.ids), room, request.truncation
         )
-        first.truncate(t1, request.stride)
+        first.truncate(t1, request.stride, request.truncation_side)
         if second is not None and t2 is not None:
-            second.truncate(t2, request.stride)
+            second.truncate(t2, request.stride, request.truncation_side)
     except ValueError as err:
         raise ValueError(f"input {sample}: {err}") from None
 

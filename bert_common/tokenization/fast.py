@@ -21,22 +21,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import tokenizers
 from tokenizers import Tokenizer
 
 from bert_common.files import ModelNotFoundError
+from bert_common.tokenization.added import AddedToken, added_entries, build_added_vocab
 from bert_common.tokenization.base import TokenizerBase
 from bert_common.tokenization.encoding import truncation_targets
-from bert_common.tokenization.files import (
-    TOKENIZER_FILE,
-    VOCAB_FILE,
-    build_backend,
-    load_vocab,
-    parse_tokenizer_json,
-    read_tokenizer_json,
-    vocab_from_list,
-)
+from bert_common.tokenization.files import TOKENIZER_FILE, VOCAB_FILE, load_vocab, vocab_from_list
 from bert_common.tokenization.options import SPECIAL_TOKEN_NAMES, TokenizerOptions
 from bert_common.tokenization.request import EncodeRequest
+from bert_common.tokenization.tokenizer_json import build_backend, parse_tokenizer_json, read_tokenizer_json
 
 
 class BertTokenizerFast(TokenizerBase):
@@ -47,7 +42,8 @@ class BertTokenizerFast(TokenizerBase):
         tokenizer_object: a `tokenizers.Tokenizer` read the same way.
     The other arguments are those of BertTokenizer (do_lower_case, do_basic_tokenize, never_split,
     special tokens, tokenize_chinese_chars, strip_accents, clean_text, wordpieces_prefix,
-    model_max_length, clean_up_tokenization_spaces, ...); unknown names raise TypeError.
+    model_max_length, clean_up_tokenization_spaces, padding_side, truncation_side, added_tokens_decoder,
+    ...); unknown names raise TypeError.
 
     The backend's truncation and padding are set per call, so one instance should not be called from
     several threads at once with different settings (the same holds for Transformers' tokenizers).
@@ -71,6 +67,8 @@ class BertTokenizerFast(TokenizerBase):
     ) -> None:
         vocab = kwargs.pop("_vocab", None)
         tokenizer_object = kwargs.pop("tokenizer_object", None)
+        entries = kwargs.pop("added_tokens_decoder", None)
+        special_flags = kwargs.pop("_special_flags", None)
         given = dict(
             do_lower_case=do_lower_case,
             unk_token=unk_token,
@@ -99,13 +97,41 @@ class BertTokenizerFast(TokenizerBase):
         if parsed is not None:
             vocab = parsed.vocab
             given = parsed.merged_options(given)
+            entries = given.pop("added_tokens_decoder") if entries is None else entries
+            given.pop("added_tokens_decoder", None)
         options = TokenizerOptions.from_kwargs(type(self).__name__, given)
-        options.check_vocab(vocab)
+        self._added = build_added_vocab(
+            vocab, added_entries(entries), options.special_tokens, options.never_split, special_flags
+        )
+        options.check_vocab(self._added.full_vocab())
         self.options = options
         self.vocab_file = None if vocab_file is None else str(vocab_file)
-        self._tokenizer = build_backend(vocab, options)
-        self._pad_id = vocab[options.pad_token]
-        self._special_ids = {name: vocab[getattr(options, name)] for name in SPECIAL_TOKEN_NAMES}
+        self._vocab = vocab
+        self._build()
+
+    def _build(self) -> None:
+        """The backend from the vocabulary, the options and the added tokens; the special ids it gives."""
+        self._tokenizer = build_backend(self._vocab, self.options, self._added)
+        self._special_ids = {
+            name: self._tokenizer.token_to_id(getattr(self.options, name)) for name in SPECIAL_TOKEN_NAMES
+        }
+        self._pad_id = self._special_ids["pad_token"]
+        normalizer = self._tokenizer.normalizer
+        self._added.set_normalizer(normalizer.normalize_str if normalizer is not None else lambda text: text)
+
+    def _add_to_vocab(self, tokens: list[AddedToken]) -> int:
+        count = super()._add_to_vocab(tokens)
+        self._tokenizer.add_tokens(
+            [
+                tokenizers.AddedToken(t.content, **{k: v for k, v in t.to_dict().items() if k != "content"})
+                for t in tokens
+            ]
+        )
+        return count
+
+    def _special_tokens_changed(self) -> None:
+        super()._special_tokens_changed()
+        self._build()
 
     @classmethod
     def from_vocab(cls, vocab: Mapping[str, int] | Iterable[str], **options: Any) -> BertTokenizerFast:
@@ -130,19 +156,21 @@ class BertTokenizerFast(TokenizerBase):
 
     # ---- vocabulary --------------------------------------------------------------------------
     def get_vocab(self) -> dict[str, int]:
-        """The vocabulary as {token: id} (a copy)."""
+        """The vocabulary with the added tokens, {token: id} (a copy)."""
         return self._tokenizer.get_vocab(with_added_tokens=True)
 
     @property
     def vocab_size(self) -> int:
-        """Number of vocabulary entries."""
+        """Number of entries of the WordPiece vocabulary (without tokens added beyond it)."""
         return self._tokenizer.get_vocab_size(with_added_tokens=False)
 
     def _token_to_id(self, token: str) -> int | None:
         return self._tokenizer.token_to_id(token)
 
     def _id_to_token(self, index: int) -> str | None:
-        return self._tokenizer.id_to_token(index)
+        # an added token is its content (tokenizers 0.23 gives a normalized one's normalized form)
+        token = self._added.tokens.get(index)
+        return self._tokenizer.id_to_token(index) if token is None else token.content
 
     def _special_id(self, name: str) -> int:
         return self._special_ids[name]
@@ -158,7 +186,7 @@ class BertTokenizerFast(TokenizerBase):
                 "max_length": request.max_length,
                 "stride": request.stride,
                 "strategy": request.truncation,
-                "direction": "right",
+                "direction": request.truncation_side,
             }
         if request is not None and request.padding is not None:
             padding = {
@@ -180,13 +208,19 @@ class BertTokenizerFast(TokenizerBase):
             else:
                 backend.enable_padding(**padding)
 
-    def _check_pair_stride(self, inputs: list[tuple[str, str]], request: EncodeRequest) -> None:
+    def _check_pair_stride(
+        self, inputs: list[tuple[Any, Any]], request: EncodeRequest, words: bool = False
+    ) -> None:
         """Overflow with a stride needs every truncated sequence longer than the stride; the Rust library
         aborts (panics) otherwise, so check the lengths first."""
         assert request.max_length is not None  # internal: truncation is on
         self._configure(None)
-        firsts = self._tokenizer.encode_batch([a for a, _ in inputs], add_special_tokens=False)
-        seconds = self._tokenizer.encode_batch([b for _, b in inputs], add_special_tokens=False)
+        firsts = self._tokenizer.encode_batch(
+            [a for a, _ in inputs], is_pretokenized=words, add_special_tokens=False
+        )
+        seconds = self._tokenizer.encode_batch(
+            [b for _, b in inputs], is_pretokenized=words, add_special_tokens=False
+        )
         room = request.max_length - request.n_special
         for sample, (a, b) in enumerate(zip(firsts, seconds)):
             n1, n2 = len(a.ids), len(b.ids)
@@ -201,17 +235,21 @@ class BertTokenizerFast(TokenizerBase):
                         f"{target} of this sequence"
                     )
 
-    def _encode(self, inputs: list[Any], request: EncodeRequest) -> list[Any]:
+    def _encode(self, inputs: list[Any], request: EncodeRequest, words: bool = False) -> list[Any]:
         if request.is_pair and request.truncation is not None and request.stride > 0:
-            self._check_pair_stride(inputs, request)
+            self._check_pair_stride(inputs, request, words)
         self._configure(request)
         try:
+            if words:
+                return self._tokenizer.encode_batch(
+                    inputs, is_pretokenized=True, add_special_tokens=request.add_special_tokens
+                )
             return self._tokenizer.encode_batch(inputs, add_special_tokens=request.add_special_tokens)
         except Exception as err:
             if "Truncation error" not in str(err):
                 raise
         # The Rust error does not say which input failed; find it with the same arithmetic.
-        self._check_pair_stride(inputs, request)
+        self._check_pair_stride(inputs, request, words)
         raise ValueError(
             f"truncation={request.truncation!r} cannot fit the input into max_length={request.max_length}"
         )
@@ -221,7 +259,16 @@ class BertTokenizerFast(TokenizerBase):
         return self._tokenizer.encode(text, pair, add_special_tokens=add_special_tokens).tokens
 
     def _decode(self, sequences: list[list[int]], skip_special_tokens: bool) -> list[str]:
-        return self._tokenizer.decode_batch(sequences, skip_special_tokens=skip_special_tokens)
+        if not any(token.normalized for token in self._added.tokens.values()):
+            return self._tokenizer.decode_batch(sequences, skip_special_tokens=skip_special_tokens)
+        # Rust's decode with the added tokens' content (see _id_to_token): ids to tokens, the decoder
+        special = self._added.special if skip_special_tokens else set()
+        decoder = self._tokenizer.decoder
+        tokens = [
+            [t for t in map(self._id_to_token, ids) if t is not None and t not in special]
+            for ids in sequences
+        ]
+        return [decoder.decode(row) for row in tokens]
 
     def _backend_for_saving(self) -> Tokenizer:
         clone = Tokenizer.from_str(self._tokenizer.to_str())

@@ -1,13 +1,13 @@
-"""The tokenizer files: vocab.txt and tokenizer.json read and built, tokenizer_config.json written.
+"""The tokenizer files: vocab.txt read and written, tokenizer_config.json written.
 
-A model directory holds up to four tokenizer files (`TOKENIZER_FILES`):
+A model directory holds up to five tokenizer files (`TOKENIZER_FILES`):
 
 - `vocab.txt`: one token per line, id = line number (`load_vocab`, `write_vocab`);
-- `tokenizer.json`: the Rust `tokenizers` pipeline. `read_tokenizer_json` takes from it the WordPiece
-  vocabulary, option defaults and added tokens; `build_backend` builds the standard BERT pipeline from
-  a vocabulary and `TokenizerOptions` (what BertTokenizerFast runs and what both tokenizers save);
+- `tokenizer.json`: the Rust `tokenizers` pipeline (read and built in `tokenizer_json`);
 - `tokenizer_config.json` and `special_tokens_map.json`: the options (read by
-  `options.options_from_files`, written by `write_tokenizer_config`).
+  `options.options_from_files`, written by `write_tokenizer_config`), and the added tokens
+  (`added_tokens_decoder`);
+- `added_tokens.json`: the added tokens beyond the vocabulary, as older Transformers wrote them.
 
 Both tokenizers import this module; neither imports the other.
 """
@@ -15,7 +15,6 @@ Both tokenizers import this module; neither imports the other.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import logging
 import os
@@ -23,12 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tokenizers import Tokenizer
-
-from bert_common.files import ModelNotFoundError, read_json_object, resolve_model_dir
+from bert_common.files import ModelNotFoundError, resolve_model_dir
 from bert_common.tokenization.chars import WHITESPACE_STR
 from bert_common.tokenization.options import (
-    SPECIAL_TOKEN_NAMES,
     SPECIAL_TOKENS_MAP_FILE,
     TOKENIZER_CONFIG_FILE,
     TokenizerOptions,
@@ -38,7 +34,14 @@ logger = logging.getLogger("bert_zoo")
 
 VOCAB_FILE = "vocab.txt"
 TOKENIZER_FILE = "tokenizer.json"
-TOKENIZER_FILES = (VOCAB_FILE, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE)
+ADDED_TOKENS_FILE = "added_tokens.json"
+TOKENIZER_FILES = (
+    VOCAB_FILE,
+    TOKENIZER_FILE,
+    TOKENIZER_CONFIG_FILE,
+    SPECIAL_TOKENS_MAP_FILE,
+    ADDED_TOKENS_FILE,
+)
 
 
 def resolve_tokenizer_dir(
@@ -156,198 +159,19 @@ def write_vocab(directory: Path, vocab: Mapping[str, int], filename_prefix: str 
 
 
 # --------------------------------------------------------------------------------------------------
-# tokenizer.json
-
-
-@dataclasses.dataclass
-class ParsedTokenizerJson:
-    """What a tokenizer.json contributes: its WordPiece vocabulary, option values read from its
-    pipeline, and its added tokens (special ones, and others, which become never_split)."""
-
-    vocab: dict[str, int]
-    options: dict[str, Any]
-    special_added: list[str]
-    normal_added: list[str]
-
-    def merged_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """`given` options completed with this file's values (given ones win)."""
-        merged = {**self.options, **given}
-        named = {merged.get(name, getattr(TokenizerOptions, name)) for name in SPECIAL_TOKEN_NAMES}
-        if given.get("additional_special_tokens") is None:
-            extra = [t for t in self.special_added if t not in named]
-            if extra:
-                merged["additional_special_tokens"] = extra
-        if given.get("never_split") is None and self.normal_added:
-            merged["never_split"] = list(self.normal_added)
-        return merged
-
-
-def parse_tokenizer_json(data: Mapping[str, Any], source: str = "tokenizer.json") -> ParsedTokenizerJson:
-    """Read a tokenizer.json document (already parsed from JSON); `source` names it in errors.
-
-    Raises ValueError for a model that is not WordPiece, a missing vocabulary, or an added token whose
-    id differs from its vocabulary id.
-    """
-    model = data.get("model")
-    if not isinstance(model, Mapping) or model.get("type") != "WordPiece":
-        kind = model.get("type") if isinstance(model, Mapping) else model
-        raise ValueError(f"{source} holds a {kind!r} model; a BERT tokenizer needs a WordPiece model")
-    vocab = model.get("vocab")
-    if not isinstance(vocab, Mapping) or not vocab:
-        raise ValueError(f"{source}: the WordPiece model has no vocabulary")
-    vocab = vocab_from_list(vocab)
-    options: dict[str, Any] = {}
-    if isinstance(model.get("unk_token"), str):
-        options["unk_token"] = model["unk_token"]
-    if isinstance(model.get("continuing_subword_prefix"), str):
-        options["wordpieces_prefix"] = model["continuing_subword_prefix"]
-    if isinstance(model.get("max_input_chars_per_word"), int):
-        options["max_input_chars_per_word"] = model["max_input_chars_per_word"]
-
-    normalizer = data.get("normalizer")
-    pre_tokenizer = data.get("pre_tokenizer")
-    if isinstance(normalizer, Mapping) and normalizer.get("type") == "BertNormalizer":
-        options.update(
-            do_lower_case=bool(normalizer.get("lowercase", True)),
-            strip_accents=normalizer.get("strip_accents"),
-            tokenize_chinese_chars=bool(normalizer.get("handle_chinese_chars", True)),
-            clean_text=bool(normalizer.get("clean_text", True)),
-        )
-    elif (
-        normalizer is None
-        and isinstance(pre_tokenizer, Mapping)
-        and pre_tokenizer.get("type") == "WhitespaceSplit"
-    ):
-        options["do_basic_tokenize"] = False
-    else:
-        logger.warning(
-            "%s: normalizer %s is not a BertNormalizer; it is replaced by the BERT pipeline built from the "
-            "tokenizer options",
-            source,
-            normalizer.get("type") if isinstance(normalizer, Mapping) else normalizer,
-        )
-
-    post = data.get("post_processor")
-    if isinstance(post, Mapping) and post.get("type") == "BertProcessing":
-        options["cls_token"], options["sep_token"] = post["cls"][0], post["sep"][0]
-    elif isinstance(post, Mapping) and post.get("type") == "TemplateProcessing":
-        specials = [p["SpecialToken"]["id"] for p in post.get("single", []) if "SpecialToken" in p]
-        if len(specials) == 2:
-            options["cls_token"], options["sep_token"] = specials
-    padding = data.get("padding")
-    if isinstance(padding, Mapping) and isinstance(padding.get("pad_token"), str):
-        options["pad_token"] = padding["pad_token"]
-
-    special_added: list[str] = []
-    normal_added: list[str] = []
-    for entry in data.get("added_tokens") or []:
-        content, index = entry.get("content"), entry.get("id")
-        if vocab.get(content) != index:
-            raise ValueError(
-                f"{source}: added token {content!r} has id {index} but the WordPiece vocabulary "
-                f"{'gives it id ' + str(vocab[content]) if content in vocab else 'does not hold it'}; "
-                "bert-zoo tokenizers keep every added token in the vocabulary"
-            )
-        if any(entry.get(flag) for flag in ("single_word", "lstrip", "rstrip", "normalized")):
-            logger.warning(
-                "%s: added token %r has single_word/lstrip/rstrip/normalized flags; it is matched as a "
-                "plain token in the raw text instead",
-                source,
-                content,
-            )
-        (special_added if entry.get("special") else normal_added).append(content)
-    return ParsedTokenizerJson(vocab, options, special_added, normal_added)
-
-
-def read_tokenizer_json(path: str | os.PathLike[str]) -> ParsedTokenizerJson:
-    """Read a tokenizer.json file (see `parse_tokenizer_json`).
-
-    Raises ModelNotFoundError for a missing file, ValueError for one `parse_tokenizer_json` rejects.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelNotFoundError(f"tokenizer file not found: {path}")
-    return parse_tokenizer_json(read_json_object(path), str(path))
-
-
-def build_backend(vocab: Mapping[str, int], options: TokenizerOptions) -> Tokenizer:
-    """The standard BERT `tokenizers.Tokenizer` for `vocab` and `options` (no truncation or padding).
-
-    Built from its JSON description, the layout Transformers writes to tokenizer.json. The decoder
-    does no clean-up of its own: decode applies `clean_up_tokenization_spaces` once, in Python.
-    Raises ValueError when a special token or never_split entry is not in `vocab`.
-    """
-    options.check_vocab(vocab)
-    specials = set(options.special_tokens)
-    added = sorted({*options.special_tokens, *options.never_split}, key=lambda t: vocab[t])
-    cls, sep = options.cls_token, options.sep_token
-    document = {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {
-                "id": vocab[token],
-                "content": token,
-                "single_word": False,
-                "lstrip": False,
-                "rstrip": False,
-                "normalized": False,
-                "special": token in specials,
-            }
-            for token in added
-        ],
-        "normalizer": {
-            "type": "BertNormalizer",
-            "clean_text": options.clean_text,
-            "handle_chinese_chars": options.tokenize_chinese_chars,
-            "strip_accents": options.strip_accents,
-            "lowercase": options.do_lower_case,
-        }
-        if options.do_basic_tokenize
-        else None,
-        "pre_tokenizer": {"type": "BertPreTokenizer" if options.do_basic_tokenize else "WhitespaceSplit"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [
-                {"SpecialToken": {"id": cls, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": sep, "type_id": 0}},
-            ],
-            "pair": [
-                {"SpecialToken": {"id": cls, "type_id": 0}},
-                {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": sep, "type_id": 0}},
-                {"Sequence": {"id": "B", "type_id": 1}},
-                {"SpecialToken": {"id": sep, "type_id": 1}},
-            ],
-            "special_tokens": {
-                token: {"id": token, "ids": [vocab[token]], "tokens": [token]}
-                for token in dict.fromkeys((cls, sep))
-            },
-        },
-        "decoder": {"type": "WordPiece", "prefix": options.wordpieces_prefix, "cleanup": False},
-        "model": {
-            "type": "WordPiece",
-            "unk_token": options.unk_token,
-            "continuing_subword_prefix": options.wordpieces_prefix,
-            "max_input_chars_per_word": options.max_input_chars_per_word,
-            "vocab": dict(sorted(vocab.items(), key=lambda kv: kv[1])),
-        },
-    }
-    return Tokenizer.from_str(json.dumps(document, ensure_ascii=False))
-
-
-# --------------------------------------------------------------------------------------------------
 # tokenizer_config.json and special_tokens_map.json
 
 
 def write_tokenizer_config(
-    directory: Path, options: TokenizerOptions, ids: Mapping[str, int], special_tokens_map: Mapping[str, Any]
+    directory: Path,
+    options: TokenizerOptions,
+    added: Sequence[tuple[int, Any]],
+    special_tokens_map: Mapping[str, Any],
 ) -> tuple[str, str]:
     """Write tokenizer_config.json (with added_tokens_decoder) and special_tokens_map.json into `directory`.
 
-    ids: the vocabulary id of every special token and never_split entry. Returns the two paths.
+    added: (id, added token) of every added token (special tokens, never_split entries, add_tokens),
+    each with `to_dict()`. Returns the two paths.
     A tokenizer without a model_max_length of its own, saved beside a model's config.json, gets the
     model's limit (max_position_embeddings) written, so loaders truncate to what the model takes.
     """
@@ -360,17 +184,8 @@ def write_tokenizer_config(
             limit = None  # not a model config we can read: the tokenizer keeps no limit
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             config["model_max_length"] = limit
-    added = {}
-    for token in (*options.special_tokens, *options.never_split):
-        added[str(ids[token])] = {
-            "content": token,
-            "lstrip": False,
-            "normalized": False,
-            "rstrip": False,
-            "single_word": False,
-            "special": token in options.special_tokens,
-        }
-    config = {"added_tokens_decoder": dict(sorted(added.items(), key=lambda kv: int(kv[0]))), **config}
+    decoder = {str(index): dict(sorted(token.to_dict().items())) for index, token in sorted(added)}
+    config = {"added_tokens_decoder": decoder, **config}
     config_path = directory / TOKENIZER_CONFIG_FILE
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     map_path = directory / SPECIAL_TOKENS_MAP_FILE

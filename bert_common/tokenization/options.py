@@ -39,15 +39,13 @@ _IGNORED_CONFIG_KEYS = frozenset(
         "full_tokenizer_file",
         "added_tokens_decoder",
         "model_input_names",
-        "extra_special_tokens",
-        "truncation_side",
+        "init_inputs",
         "auto_map",
         "processor_class",
         "use_fast",
         "split_special_tokens",
         "bos_token",
         "eos_token",
-        "max_len",
     }
 )
 
@@ -107,7 +105,9 @@ class TokenizerOptions:
     model_max_length: the length `truncation=True` and `padding="max_length"` use when `max_length`
         is not given; `VERY_LARGE_INTEGER` means "none".
     clean_up_tokenization_spaces: default of `decode(..., clean_up_tokenization_spaces=)`.
-    padding_side: "right" or "left".
+    padding_side / truncation_side: "right" or "left": where padding goes and which end truncation cuts.
+    extra_special_tokens: {name: token}, special tokens with a name of their own (Transformers'
+        extra_special_tokens; `tok.<name>` reads them).
 
     Raises TypeError / ValueError naming the first option whose value is not valid.
     """
@@ -129,6 +129,8 @@ class TokenizerOptions:
     model_max_length: int = VERY_LARGE_INTEGER
     clean_up_tokenization_spaces: bool = True
     padding_side: str = "right"
+    truncation_side: str = "right"
+    extra_special_tokens: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("do_lower_case", "do_basic_tokenize", "tokenize_chinese_chars", "clean_text"):
@@ -157,8 +159,20 @@ class TokenizerOptions:
                 object.__setattr__(self, name, value)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.padding_side not in ("right", "left"):
-            raise ValueError(f"padding_side must be 'right' or 'left', got {self.padding_side!r}")
+        for name in ("padding_side", "truncation_side"):
+            if getattr(self, name) not in ("right", "left"):
+                raise ValueError(f"{name} must be 'right' or 'left', got {getattr(self, name)!r}")
+        extra = self.extra_special_tokens or {}
+        if not isinstance(extra, Mapping):
+            raise TypeError(f"extra_special_tokens must be a dict of name: token, got {extra!r:.80}")
+        object.__setattr__(
+            self,
+            "extra_special_tokens",
+            {
+                str(name): special_token_text(f"extra_special_tokens[{name!r}]", v)
+                for name, v in extra.items()
+            },
+        )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -186,7 +200,8 @@ class TokenizerOptions:
     def special_tokens(self) -> tuple[str, ...]:
         """All special tokens (the five named ones, then the additional ones), duplicates removed."""
         out: list[str] = []
-        for token in (*(getattr(self, n) for n in SPECIAL_TOKEN_NAMES), *self.additional_special_tokens):
+        named = (getattr(self, n) for n in SPECIAL_TOKEN_NAMES)
+        for token in (*named, *self.additional_special_tokens, *self.extra_special_tokens.values()):
             if token not in out:
                 out.append(token)
         return tuple(out)
@@ -224,6 +239,8 @@ class TokenizerOptions:
             "never_split": list(self.never_split) or None,
             "pad_token": self.pad_token,
             "padding_side": self.padding_side,
+            "truncation_side": self.truncation_side,
+            "extra_special_tokens": dict(self.extra_special_tokens),
             "sep_token": self.sep_token,
             "strip_accents": self.strip_accents,
             "tokenize_chinese_chars": self.tokenize_chinese_chars,
@@ -239,16 +256,33 @@ class TokenizerOptions:
         return config
 
 
-def _option_property(name: str, doc: str) -> property:
-    """A read-only attribute that returns the option `name` of `self.options`."""
-    return property(lambda self: getattr(self.options, name), doc=doc)
+def _option_property(name: str, doc: str, settable: bool = False) -> property:
+    """An attribute that returns the option `name` of `self.options`; settable ones replace the options
+    (validated as the constructor validates them) and tell the tokenizer (`_options_changed`)."""
+
+    def set_option(self: Any, value: Any) -> None:
+        self.options = dataclasses.replace(self.options, **{name: value})
+        self._options_changed()
+
+    return property(lambda self: getattr(self.options, name), set_option if settable else None, doc=doc)
 
 
 class OptionAttributes:
-    """The options of `self.options` as read-only tokenizer attributes (`tok.do_lower_case`,
-    `tok.unk_token`, ...), with the special-token lists Transformers' tokenizers expose."""
+    """The options of `self.options` as tokenizer attributes (`tok.do_lower_case`, `tok.unk_token`, ...),
+    with the special-token lists Transformers' tokenizers expose. `padding_side`, `truncation_side` and
+    `model_max_length` can be set (ValueError for a bad value); the others are read-only."""
 
     options: TokenizerOptions
+
+    def _options_changed(self) -> None:
+        """Called after a settable option changed."""
+
+    def __getattr__(self, name: str) -> Any:
+        # the names of extra_special_tokens read as attributes (tok.ent_token), as in Transformers
+        options = self.__dict__.get("options")
+        if options is not None and not name.startswith("_") and name in options.extra_special_tokens:
+            return options.extra_special_tokens[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     do_lower_case = _option_property("do_lower_case", "Whether the normalizer lowercases.")
     do_basic_tokenize = _option_property(
@@ -266,12 +300,17 @@ class OptionAttributes:
         "wordpieces_prefix", 'Prefix of WordPiece continuation pieces ("##").'
     )
     model_max_length = _option_property(
-        "model_max_length", "Default length for truncation=True and padding='max_length'."
+        "model_max_length", "Default length for truncation=True and padding='max_length'.", settable=True
     )
     clean_up_tokenization_spaces = _option_property(
         "clean_up_tokenization_spaces", "Default of decode's clean_up_tokenization_spaces."
     )
-    padding_side = _option_property("padding_side", 'Default side padding goes to ("right" or "left").')
+    padding_side = _option_property(
+        "padding_side", 'Default side padding goes to ("right" or "left").', settable=True
+    )
+    truncation_side = _option_property(
+        "truncation_side", 'The end truncation cuts ("right" or "left").', settable=True
+    )
     unk_token = _option_property("unk_token", "The unknown token ([UNK]).")
     sep_token = _option_property("sep_token", "The separator token ([SEP]).")
     pad_token = _option_property("pad_token", "The padding token ([PAD]).")
@@ -289,35 +328,48 @@ class OptionAttributes:
         out: dict[str, Any] = {name: getattr(self.options, name) for name in SPECIAL_TOKEN_NAMES}
         if self.options.additional_special_tokens:
             out["additional_special_tokens"] = list(self.options.additional_special_tokens)
+        out.update(self.options.extra_special_tokens)
         return out
 
     @property
     def all_special_tokens(self) -> list[str]:
-        """Every special token once: unk, sep, pad, cls, mask, then the additional ones."""
+        """Every special token once: unk, sep, pad, cls, mask, the additional ones, the extra ones."""
         return list(self.options.special_tokens)
 
 
 def options_from_files(directory: Path) -> dict[str, Any]:
     """Options read from tokenizer_config.json and special_tokens_map.json in `directory` (the latter wins).
 
-    Keys these tokenizers do not use are dropped (logged at debug level), so a directory written by
-    Transformers loads as is. A missing file contributes nothing.
+    Every form Transformers has written is read: special tokens as strings or AddedToken dicts (their
+    flags are passed on as "_special_flags" {token: dict}), the old key "max_len" for model_max_length,
+    extra_special_tokens. Keys these tokenizers do not use are dropped (logged at debug level); the added
+    tokens (added_tokens_decoder) are read by `tokenizer_json.read_added_tokens`. A missing file
+    contributes nothing.
 
     Raises ValueError for a file that is not a JSON object, TypeError / ValueError for a token list
     entry that is not a token.
     """
     found: dict[str, Any] = {}
+    flags: dict[str, Any] = {}
     for name in (TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE):
         path = directory / name
         if not path.is_file():
             continue
         data = read_json_object(path)
+        if "max_len" in data and "model_max_length" not in data:  # Transformers < 3 wrote max_len
+            data["model_max_length"] = data["max_len"]
         for key, value in data.items():
             if key in TokenizerOptions.names():
                 found[key] = value
-            elif key not in _IGNORED_CONFIG_KEYS:
+            elif key not in _IGNORED_CONFIG_KEYS and key not in found.get("extra_special_tokens", {}):
                 logger.debug("%s: ignoring unknown key %r", path, key)
     for key in ("never_split", "additional_special_tokens"):
         if key in found and found[key] is not None:
+            flags.update({v["content"]: v for v in found[key] if isinstance(v, Mapping) and "content" in v})
             found[key] = [special_token_text(key, v) for v in found[key]]
+    for key in SPECIAL_TOKEN_NAMES:
+        if isinstance(found.get(key), Mapping):
+            flags[special_token_text(key, found[key])] = found[key]
+    if flags:
+        found["_special_flags"] = flags
     return found

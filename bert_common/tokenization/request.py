@@ -31,7 +31,8 @@ TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_t
 class EncodeRequest:
     """One tokenizer call, validated. Lengths are final (model_max_length already substituted).
 
-    truncation: None or a strategy; max_length: the truncation length (with special tokens).
+    truncation: None or a strategy; max_length: the truncation length (with special tokens);
+    truncation_side: the end it cuts ("right" keeps the first tokens, "left" the last).
     padding: None, "longest" or "max_length"; pad_length: the "max_length" target.
     """
 
@@ -44,6 +45,7 @@ class EncodeRequest:
     pad_length: int | None = None
     pad_to_multiple_of: int | None = None
     padding_side: str = "right"
+    truncation_side: str = "right"
     return_tensors: str | None = None
     return_token_type_ids: bool = True
     return_attention_mask: bool = True
@@ -139,68 +141,6 @@ def join_wordpieces(tokens: Sequence[str], prefix: str) -> str:
     return "".join(parts)
 
 
-def check_text(name: str, value: Any) -> None:
-    """Raise TypeError naming `name` unless `value` is a string."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r:.80}")
-
-
-def batch_inputs(text: Any, text_pair: Any) -> tuple[list[Any], bool, bool]:
-    """The inputs of a call as (inputs, is_pair, is_batched): inputs is a list of strings or of (str, str)
-    tuples, B of them.
-
-    Raises TypeError for a text that is not a string (naming its index), ValueError for `text` and
-    `text_pair` batches of different lengths.
-    """
-    if isinstance(text, str):
-        if text_pair is None:
-            return [text], False, False
-        if not isinstance(text_pair, str):
-            raise TypeError(
-                f"text is a single string but text_pair is {type(text_pair).__name__}; pass a string "
-                "pair, or lists of the same length for a batch of pairs"
-            )
-        return [(text, text_pair)], True, False
-    if not isinstance(text, (list, tuple)):
-        raise TypeError(
-            "text must be a string, a list of strings or a list of (text, text_pair) tuples, "
-            f"got {type(text).__name__} {text!r:.80}"
-        )
-    if text_pair is not None:
-        if not isinstance(text_pair, (list, tuple)):
-            raise TypeError(
-                f"text is a batch (a {type(text).__name__}) so text_pair must be a list of strings "
-                f"too, got {type(text_pair).__name__}"
-            )
-        if len(text) != len(text_pair):
-            raise ValueError(
-                f"text and text_pair must have the same length, got {len(text)} texts and "
-                f"{len(text_pair)} text pairs"
-            )
-        for i, (a, b) in enumerate(zip(text, text_pair)):
-            if not isinstance(a, str):
-                raise TypeError(f"text[{i}] must be a string, got {type(a).__name__} {a!r:.80}")
-            if not isinstance(b, str):
-                raise TypeError(f"text_pair[{i}] must be a string, got {type(b).__name__} {b!r:.80}")
-        return list(zip(text, text_pair)), True, True
-    if not text:
-        return [], False, True
-    if isinstance(text[0], (list, tuple)):  # a batch of (text, text_pair)
-        for i, item in enumerate(text):
-            if (
-                not isinstance(item, (list, tuple))
-                or len(item) != 2
-                or not isinstance(item[0], str)
-                or not isinstance(item[1], str)
-            ):
-                raise TypeError(f"text[{i}] must be a (text, text_pair) pair of strings, got {item!r:.80}")
-        return [(a, b) for a, b in text], True, True
-    for i, item in enumerate(text):
-        if not isinstance(item, str):
-            raise TypeError(f"text[{i}] must be a string, got {type(item).__name__} {item!r:.80}")
-    return list(text), False, True
-
-
 def build_request(
     options: TokenizerOptions,
     is_pair: bool,
@@ -222,7 +162,7 @@ def build_request(
 ) -> EncodeRequest:
     """Validate the arguments of a tokenizer call and resolve their defaults into an EncodeRequest.
 
-    options: the tokenizer's options (padding_side and model_max_length defaults). The other arguments
+    options: the tokenizer's options (padding_side, truncation_side and model_max_length defaults). The other arguments
     are those of `TokenizerBase.__call__`, in its order.
 
     Raises TypeError for an argument of the wrong type, ValueError for an unknown strategy or tensor
@@ -296,6 +236,7 @@ def build_request(
         pad_length=pad_length,
         pad_to_multiple_of=pad_to_multiple_of if pad is not None else None,
         padding_side=padding_side,
+        truncation_side=options.truncation_side,
         return_tensors=check_tensor_kind(return_tensors),
         return_token_type_ids=check_bool("return_token_type_ids", return_token_type_ids, True) is not False,
         return_attention_mask=check_bool("return_attention_mask", return_attention_mask, True) is not False,

@@ -3,7 +3,8 @@
 
 The pipeline, per text (each step as the `tokenizers` library does it, verified against it):
 
-1. Special tokens and never_split tokens are found in the raw text (leftmost-longest) and kept whole.
+1. Added tokens (special tokens, never_split entries, add_tokens) with normalized=False are found in
+   the raw text (leftmost-longest) and kept whole (`added.AddedVocab`, the Rust library's rules).
 2. The text between them is normalized (BertNormalizer, character rules in `chars`), tracking for
    every output character the input character it came from:
    clean_text   drop U+0000, U+FFFD and control characters (categories Cc, Cf, Co, Cs; not Cn; but
@@ -11,6 +12,7 @@ The pipeline, per text (each step as the `tokenizers` library does it, verified 
    chinese      put spaces around CJK ideographs;
    strip_accents  NFD, then drop nonspacing marks (Mn), on the whole text;
    lowercase    per character (str.lower of one character: no final-sigma context).
+   Added tokens with normalized=True are then found in the normalized text and kept whole.
 3. Pre-tokenization (BertPreTokenizer): split on White_Space (dropped) and on punctuation
    (ASCII punctuation or Unicode category P*, kept as one-character words).
 4. WordPiece: greedy longest-match-first with the "##" continuation prefix; a word longer than
@@ -27,12 +29,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bert_common.files import ModelNotFoundError
+from bert_common.tokenization.added import added_entries, build_added_vocab
 from bert_common.tokenization.base import TokenizerBase
 from bert_common.tokenization.chars import (
     WHITESPACE,
@@ -41,16 +43,11 @@ from bert_common.tokenization.chars import (
     normalize_reordering,
 )
 from bert_common.tokenization.encoding import Encoding, apply_template, pad_encodings, truncate_pair
-from bert_common.tokenization.files import (
-    TOKENIZER_FILE,
-    VOCAB_FILE,
-    build_backend,
-    load_vocab,
-    read_tokenizer_json,
-    vocab_from_list,
-)
+from bert_common.tokenization.files import TOKENIZER_FILE, VOCAB_FILE, load_vocab, vocab_from_list
 from bert_common.tokenization.options import TokenizerOptions
-from bert_common.tokenization.request import EncodeRequest, check_text
+from bert_common.tokenization.request import EncodeRequest
+from bert_common.tokenization.texts import check_text
+from bert_common.tokenization.tokenizer_json import build_backend, read_tokenizer_json
 
 logger = logging.getLogger("bert_zoo")
 
@@ -67,8 +64,11 @@ class BertTokenizer(TokenizerBase):
     tokenize_chinese_chars: isolate CJK ideographs (default True).
     strip_accents: remove accents; None (default) follows do_lower_case.
     clean_up_tokenization_spaces: default of decode's clean-up (default True).
+    added_tokens_decoder: added tokens beyond the options' ones, {id: AddedToken or dict} (as
+        tokenizer_config.json holds them) or [(id, token)]; their ids must follow the vocabulary.
     **kwargs: other TokenizerOptions (model_max_length, additional_special_tokens, clean_text,
-        wordpieces_prefix, max_input_chars_per_word, padding_side); unknown names raise TypeError.
+        wordpieces_prefix, max_input_chars_per_word, padding_side, truncation_side,
+        extra_special_tokens); unknown names raise TypeError.
 
     Produces exactly the ids, offsets and alignments of BertTokenizerFast with the same options.
     """
@@ -92,6 +92,8 @@ class BertTokenizer(TokenizerBase):
         **kwargs: Any,
     ) -> None:
         vocab = kwargs.pop("_vocab", None)
+        entries = added_entries(kwargs.pop("added_tokens_decoder", None))
+        special_flags = kwargs.pop("_special_flags", None)
         if vocab is None:
             if not isinstance(vocab_file, (str, os.PathLike)):
                 raise TypeError(f"vocab_file must be a path, got {type(vocab_file).__name__} {vocab_file!r}")
@@ -113,15 +115,15 @@ class BertTokenizer(TokenizerBase):
                 **kwargs,
             ),
         )
-        options.check_vocab(vocab)
+        self._added = build_added_vocab(
+            vocab, entries, options.special_tokens, options.never_split, special_flags
+        )
+        options.check_vocab(self._added.full_vocab())
         self.options = options
         self.vocab_file = None if vocab_file is None else str(vocab_file)
-        self.vocab: dict[str, int] = vocab
+        self._wordpiece_vocab: dict[str, int] = vocab
         self.ids_to_tokens: dict[int, str] = {i: t for t, i in vocab.items()}
-        # Added tokens (special and never_split) matched leftmost-longest in the raw text: a regex
-        # alternation tried longest first picks, at the leftmost match position, the longest token.
-        added = sorted({*options.special_tokens, *options.never_split}, key=len, reverse=True)
-        self._added_pattern = re.compile("|".join(re.escape(t) for t in added))
+        self._added.set_normalizer(self._normalize_added)
         self._strip = options.strip_accents if options.strip_accents is not None else options.do_lower_case
         self._char_cache: dict[str, tuple[str, int]] = {}
         self._punct_cache: dict[str, bool] = {}
@@ -158,24 +160,20 @@ class BertTokenizer(TokenizerBase):
 
     # ---- vocabulary --------------------------------------------------------------------------
     def get_vocab(self) -> dict[str, int]:
-        """The vocabulary as {token: id} (a copy)."""
-        return dict(self.vocab)
+        """The vocabulary with the added tokens, {token: id} (a copy)."""
+        return self._added.full_vocab()
 
     @property
     def vocab_size(self) -> int:
-        """Number of vocabulary entries."""
-        return len(self.vocab)
+        """Number of entries of the WordPiece vocabulary (without tokens added beyond it)."""
+        return len(self._wordpiece_vocab)
 
     def _token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
+        return self._added.id_of(token)
 
     def _id_to_token(self, index: int) -> str | None:
-        return self.ids_to_tokens.get(index)
-
-    def _check_ids(self, ids: list[int]) -> None:
-        bad = [i for i in ids if i not in self.ids_to_tokens]
-        if bad:
-            raise ValueError(f"token id(s) {bad[:5]} are not in the vocabulary (size {len(self.vocab)})")
+        token = self._added.tokens.get(index)
+        return self.ids_to_tokens.get(index) if token is None else token.content
 
     # ---- normalization -----------------------------------------------------------------------
     def _normalize(self, text: str) -> tuple[str, list[int]]:
@@ -203,6 +201,10 @@ class BertTokenizer(TokenizerBase):
         if marks >= 2:  # two combining characters survive stripping: NFD's canonical reordering matters
             return normalize_reordering(text, o.clean_text, o.tokenize_chinese_chars, lower)
         return "".join(out), align
+
+    def _normalize_added(self, content: str) -> str:
+        """The pattern of a normalized added token: its content through the normalizer."""
+        return self._normalize(content)[0] if self.options.do_basic_tokenize else content
 
     def normalize_str(self, text: str) -> str:
         """The normalizer's output for `text` (like `backend_tokenizer.normalizer.normalize_str`);
@@ -250,7 +252,7 @@ class BertTokenizer(TokenizerBase):
         hit = self._word_cache.get(word)
         if hit is not None:
             return hit
-        vocab = self.vocab
+        vocab = self._wordpiece_vocab
         unk = self.options.unk_token
         n = len(word)
         pieces: list[tuple[str, int, int, int]] = []
@@ -279,53 +281,66 @@ class BertTokenizer(TokenizerBase):
         self._word_cache[word] = pieces
         return pieces
 
-    def _encode_text(self, text: str, type_id: int) -> Encoding:
-        """Tokens of one text, without special tokens; offsets are character spans of `text`."""
-        ids: list[int] = []
-        tokens: list[str] = []
-        offsets: list[tuple[int, int]] = []
-        words: list[int | None] = []
-        word_index = 0
-        vocab = self.vocab
-        position = 0
-        segments: list[tuple[int, int, bool]] = []
-        for match in self._added_pattern.finditer(text):
-            if match.start() > position:
-                segments.append((position, match.start(), False))
-            segments.append((match.start(), match.end(), True))
-            position = match.end()
-        if position < len(text):
-            segments.append((position, len(text), False))
+    def _encode_text(self, text: str, type_id: int, word: int | None = None) -> Encoding:
+        """Tokens of one text, without special tokens; offsets are character spans of `text`.
+
+        word: the word id of every token (a pre-split word), else words are counted in the text."""
+        out: list[tuple[str, int, int, int, int]] = []  # (token, id, start, end, word)
+        add = out.append
+        count = 0
         basic = self.options.do_basic_tokenize
-        for seg_start, seg_end, is_added in segments:
-            piece = text[seg_start:seg_end]
-            if is_added:
-                ids.append(vocab[piece])
-                tokens.append(piece)
-                offsets.append((seg_start, seg_end))
-                words.append(word_index)
-                word_index += 1
+        for raw_id, seg_start, seg_end in self._added.split(text, normalized=False):
+            if raw_id is not None:
+                add((text[seg_start:seg_end], raw_id, seg_start, seg_end, count))
+                count += 1
                 continue
-            if basic:
-                normalized, align = self._normalize(piece)
-            else:
-                normalized, align = piece, list(range(len(piece)))
-            for w_start, w_end in self._pre_tokenize(normalized):
-                for token, index, p_start, p_end in self._wordpiece(normalized[w_start:w_end]):
-                    ids.append(index)
-                    tokens.append(token)
-                    offsets.append(
-                        (seg_start + align[w_start + p_start], seg_start + align[w_start + p_end - 1] + 1)
-                    )
-                    words.append(word_index)
-                word_index += 1
-        n = len(ids)
-        return Encoding(ids, [type_id] * n, tokens, words, offsets, [0] * n, [1] * n)
+            piece = text[seg_start:seg_end]
+            normalized, align = self._normalize(piece) if basic else (piece, list(range(len(piece))))
+            for norm_id, start, end in self._added.split(normalized, normalized=True):
+                if norm_id is not None:
+                    span = (seg_start + align[start], seg_start + align[end - 1] + 1)
+                    add((normalized[start:end], norm_id, *span, count))
+                    count += 1
+                    continue
+                part = normalized if start == 0 and end == len(normalized) else normalized[start:end]
+                for w_start, w_end in self._pre_tokenize(part):
+                    w_start += start
+                    for token, index, p_start, p_end in self._wordpiece(normalized[w_start : w_end + start]):
+                        first, last = align[w_start + p_start], align[w_start + p_end - 1]
+                        add((token, index, seg_start + first, seg_start + last + 1, count))
+                    count += 1
+        n = len(out)
+        words = [t[4] for t in out] if word is None else [word] * n
+        return Encoding(
+            [t[1] for t in out], [type_id] * n, [t[0] for t in out], words,
+            [(t[2], t[3]) for t in out], [0] * n, [1] * n,
+        )  # fmt: skip
+
+    def _encode_words(self, words: list[str], type_id: int) -> Encoding:
+        """Tokens of pre-split words: each word tokenized on its own, its index as the word id of its
+        tokens, offsets within the word (as the Rust library encodes pre-tokenized input)."""
+        merged = Encoding()
+        for i, text in enumerate(words):
+            part = self._encode_text(text, type_id, word=i)
+            for name in (
+                "ids",
+                "type_ids",
+                "tokens",
+                "words",
+                "offsets",
+                "special_tokens_mask",
+                "attention_mask",
+            ):
+                getattr(merged, name).extend(getattr(part, name))
+        return merged
 
     def _post_process(self, first: Encoding, second: Encoding | None, add_special_tokens: bool) -> Encoding:
         """[CLS] A [SEP] (B [SEP]) around the encodings of a text (and its pair)."""
         o = self.options
-        cls, sep = (o.cls_token, self.vocab[o.cls_token]), (o.sep_token, self.vocab[o.sep_token])
+        cls, sep = (
+            (o.cls_token, self._added.id_of(o.cls_token)),
+            (o.sep_token, self._added.id_of(o.sep_token)),
+        )
         return apply_template(first, second, cls, sep, add_special_tokens)
 
     # ---- hooks of TokenizerBase --------------------------------------------------------------
@@ -334,24 +349,26 @@ class BertTokenizer(TokenizerBase):
         second = self._encode_text(pair, 1) if pair is not None else None
         return self._post_process(first, second, add_special_tokens).tokens
 
-    def _encode(self, inputs: list[Any], request: EncodeRequest) -> list[Encoding]:
+    def _encode(self, inputs: list[Any], request: EncodeRequest, words: bool = False) -> list[Encoding]:
         out = []
+        encode = self._encode_words if words else self._encode_text
         for sample, item in enumerate(inputs):
             text, pair = item if request.is_pair else (item, None)
-            first = self._encode_text(text, 0)
-            second = self._encode_text(pair, 1) if pair is not None else None
+            first = encode(text, 0)
+            second = encode(pair, 1) if pair is not None else None
             truncate_pair(first, second, request, sample)
             out.append(self._post_process(first, second, request.add_special_tokens))
         pad_encodings(out, request, self.pad_token_id, self.options.pad_token)
         return out
 
     def _decode(self, sequences: list[list[int]], skip_special_tokens: bool) -> list[str]:
-        special = set(self.all_special_ids) if skip_special_tokens else set()
+        # as the Rust library: skip the tokens whose text is a special added token
+        special = self._added.special if skip_special_tokens else set()
         texts = []
         for ids in sequences:
-            tokens = [self.ids_to_tokens[i] for i in ids if i not in special]
+            tokens = [t for t in map(self._id_to_token, ids) if t not in special]
             texts.append(self.convert_tokens_to_string(tokens))
         return texts
 
     def _backend_for_saving(self) -> Any:
-        return build_backend(self.vocab, self.options)
+        return build_backend(self._wordpiece_vocab, self.options, self._added)

@@ -21,6 +21,7 @@ from bert_common.tokenization import BertTokenizer, BertTokenizerFast
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORPUS = json.loads((FIXTURES / "tokenizer_corpus.json").read_text(encoding="utf-8"))
 TEXTS = [text for group in CORPUS["texts"].values() for text in group]
+TEXTS += [entry["text"] for entry in CORPUS["unicode_versions"]]
 PAIRS = [tuple(pair) for pair in CORPUS["pairs"]] + list(zip(TEXTS[::2], TEXTS[1::2]))
 NEVER_SPLIT = ["e-mail", "N.Y.C.", "C++", "<3", "hello world"]
 

@@ -2,9 +2,9 @@
 
 The reference is the Rust library itself, read from the real all-MiniLM-L6-v2 tokenizer.json with padding
 and truncation switched off (each test sets what it compares). The texts cover the foundation's corpus
-(tests/fixtures/tokenizer_corpus.json, including the texts Python's unicodedata cannot agree on) and a
+(tests/fixtures/tokenizer_corpus.json, including its texts of characters whose Unicode properties differ between versions) and a
 corpus of our own; a sweep runs every code point of the Basic Multilingual Plane (and the code points of
-bert_tf.unicode_tables) through BertNormalizer + BertPreTokenizer.
+bert_common.tokenization.unicode_tables) through BertNormalizer + BertPreTokenizer.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import tensorflow as tf
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
 from bert_common.files import default_model_dir
-from bert_tf import TFBertForSequenceClassification, unicode_tables
+from bert_common.tokenization import unicode_tables
+from bert_tf import TFBertForSequenceClassification
 from bert_tf.export import export_text_model
 from bert_tf.tokenizer import TFBertTokenizer
 from tests.common.head_spec import tiny
+from tests.common.tokenizer_helpers import unicode_sample
 from tests.helpers import ATOL, FIXTURES, max_abs_diff
 
 OWN_CORPUS = [
@@ -60,7 +62,7 @@ def tokenizer() -> TFBertTokenizer:
 def foundation_corpus() -> tuple[list[str], list[tuple[str, str]]]:
     data = json.loads((FIXTURES / "tokenizer_corpus.json").read_text(encoding="utf-8"))
     texts = [text for group in data["texts"].values() for text in group]
-    texts += [entry["text"] for entry in data.get("excluded", [])]
+    texts += [entry["text"] for entry in data["unicode_versions"]]
     return texts, [tuple(pair) for pair in data["pairs"]]
 
 
@@ -82,6 +84,13 @@ def test_foundation_corpus_matches_tokenizers(tokenizer, reference):
     firsts, seconds = [a for a, _ in pairs], [b for _, b in pairs]
     encoded = tokenizer(firsts, text_pair=seconds, truncation=False)
     assert_same_ids(encoded, reference.encode_batch(list(pairs)), pairs)
+
+
+def test_unicode_sample_of_every_category_matches_tokenizers(tokenizer, reference):
+    # the 2,029 strings of tests/common/test_tokenization_fuzz.py: the in-graph tokenizer reads the same
+    # tables (bert_common.tokenization.unicode_tables) as the slow one
+    texts = unicode_sample()
+    assert_same_ids(tokenizer(texts, truncation=False), reference.encode_batch(texts), texts)
 
 
 def test_own_corpus_matches_tokenizers(tokenizer, reference):
@@ -175,18 +184,14 @@ def _reference_normalizer(lowercase: bool, strip_accents: bool | None):
 def _sweep_code_points() -> list[int]:
     bmp = [c for c in range(1, 0x10000) if not 0xD800 <= c <= 0xDFFF]
     table_points = set()
-    for name in (
-        "FORMAT_KEPT",
-        "CONTROL_EXTRA",
-        "MARKS_KEPT",
-        "MARKS_EXTRA",
-        "NFD_KEPT",
-        "PUNCTUATION_NOT_SPLIT",
-        "PUNCTUATION_EXTRA",
-    ):
-        for low, high in getattr(unicode_tables, name):
-            table_points.update(range(low - 1, high + 2))
-    table_points.update(key for key, _ in unicode_tables.LOWERCASE_EXTRA)
+    ranges = [
+        r
+        for name in ("CONTROL", "MARKS", "PUNCTUATION", "DECOMPOSED", "ICU_NFD_NEWER")
+        for r in getattr(unicode_tables, name)
+    ]
+    for low, high, *_ in (*ranges, *unicode_tables.LOWERCASE, *unicode_tables.COMBINING):
+        # every code point of a table and its neighbours (only the edges of the private-use planes)
+        table_points.update(range(low - 1, high + 2) if high - low < 256 else (low - 1, low, high, high + 1))
     supplementary = set(range(0x10000, 0x110000, 97)) | {0x2B81F, 0x2B820, 0x2B91F, 0x2B920, 0x20000, 0x2FA1F}
     return sorted(set(bmp) | {c for c in table_points | supplementary if c >= 0x10000})
 
@@ -272,6 +277,67 @@ def test_bad_arguments_are_rejected(tokenizer):
     data["normalizer"] = {"type": "NFKC"}
     with pytest.raises(ValueError, match="needs a BertNormalizer"):
         TFBertTokenizer.from_tokenizer_json(json.dumps(data))
+
+
+def test_duplicate_tokens_and_lone_surrogates_as_in_the_other_tokenizers(tmp_path, tokenizer):
+    # one behaviour in every tokenizer (tests/common/test_tokenization_bad_input.py); before, a repeated
+    # token gave tensorflow-text's "Tokens in the vocabulary must be unique" and a surrogate "Error
+    # converting unicode string while converting Python sequence to Tensor"
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    with pytest.raises(ValueError, match="^duplicate token 'a' on entries 5 and 6 of vocab_list"):
+        TFBertTokenizer([*specials, "a", "a"])
+    (tmp_path / "vocab.txt").write_text("\n".join([*specials, "hello", "world", "hello"]), encoding="utf-8")
+    with pytest.raises(ValueError, match="^duplicate token 'hello' on lines 6 and 8 of vocabulary file"):
+        TFBertTokenizer.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="^text holds a lone surrogate U\\+D800 at index 2"):
+        tokenizer("ab\ud800c")
+    with pytest.raises(ValueError, match="^text\\[1\\] holds a lone surrogate U\\+DFFF at index 1"):
+        tokenizer(["ok", "x\udfff"])
+    with pytest.raises(ValueError, match="^text_pair\\[0\\] holds a lone surrogate U\\+DC00 at index 0"):
+        tokenizer(["a"], text_pair=["\udc00"])
+
+
+@pytest.mark.parametrize("case", ["fast-uncased", "slow-cased", "old-keys", "added-fast", "added-slow"])
+def test_folders_written_by_transformers(case):
+    # read as bert_common's tokenizers read them (tests/common/test_tokenization_transformers.py); the ids
+    # are Transformers 4.57's (tests/fixtures/reference/tokenizers/reference.json). Added tokens the graph
+    # cannot match (normalized or stripping ones, ids beyond the vocabulary) are refused by name; before,
+    # added-slow's were dropped silently and old-keys lost its model_max_length ("max_len": 16)
+    root = FIXTURES / "reference" / "tokenizers"
+    call = json.loads((root / "reference.json").read_text(encoding="utf-8"))["cases"][case]["calls"][0]
+    if case.startswith("added"):
+        with pytest.raises(ValueError, match="^added token '.*' uses normalized/lstrip/rstrip/single_word"):
+            TFBertTokenizer.from_pretrained(root / case)
+        return
+    tokenizer = TFBertTokenizer.from_pretrained(root / case, padding="do_not_pad", truncation=False)
+    assert tokenizer.max_length == 16
+    assert tokenizer(call["args"][0])["input_ids"].to_list() == call["result"]["input_ids"]
+
+
+def test_padding_and_truncation_sides_as_transformers():
+    # Transformers 4.57's answers with truncation_side / padding_side = "left" (reference.json, the calls
+    # with "set"); overflow rows are not an in-graph feature
+    root = FIXTURES / "reference" / "tokenizers"
+    calls = json.loads((root / "reference.json").read_text(encoding="utf-8"))["cases"]["fast-uncased"][
+        "calls"
+    ]
+    left = TFBertTokenizer.from_pretrained(root / "fast-uncased", truncation_side="left", padding_side="left")
+    checked = 0
+    for call in calls:
+        if "set" not in call or call["kwargs"].get("return_overflowing_tokens"):
+            continue
+        args, kwargs = call["args"], call["kwargs"]
+        texts = args[0] if isinstance(args[0], list) else [args[0]]
+        pairs = None if len(args) < 2 else [args[1]]
+        got = left(
+            texts, text_pair=pairs, max_length=kwargs.get("max_length"), truncation="truncation" in kwargs
+        )
+        want = call["result"]["input_ids"]
+        assert got["input_ids"].numpy().tolist() == (want if isinstance(want[0], list) else [want])
+        checked += 1
+    assert checked == 3
+    with pytest.raises(ValueError, match="^padding_side must be 'right' or 'left'"):
+        left(["a"], padding_side="top")
 
 
 @pytest.mark.integration
