@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ("bert_common", "conversion", "bert_pt", "bert_tf", "bert_flax", "bert_zoo")
 TWINS = ("bert_pt", "bert_tf", "bert_flax")
 MAX_LINES = 400
-GENERATED = {"bert_tf/unicode_tables.py"}
+GENERATED = {"bert_common/tokenization/unicode_tables.py"}
 
 TEMPLATE = {
     "__init__.py",
@@ -53,7 +53,6 @@ FRAMEWORK_ONLY = {
         "tokenizer.py",
         "tokenizer_ops.py",
         "tokenizer_settings.py",
-        "unicode_tables.py",
     },
     "bert_flax": {"outputs.py", "training.py", "sharding.py", "cache.py"},
 }
