@@ -7,7 +7,7 @@ here, so the twins cannot drift: what one refuses, all refuse, with the same fir
 Shapes are always checked; a dimension the framework does not know before running (a Keras symbolic
 tensor) is given as None and skipped. Values (ids inside their tables, 0/1 masks, label ids) are checked
 only where `TensorInfo.read` is given: under `torch.compile`, `jax.jit` or a Keras graph the values are not
-known yet, and each twin documents what it does there.
+known yet (each twin documents what it does there); `check_batch` checks a numpy batch before it gets there.
 
 Shape legend: B batch, C choices, T new (query) positions, P cached positions, K key positions (P + T),
 S encoder length, H hidden size, N attention heads, L layers.
@@ -334,3 +334,66 @@ def resolve_label_aliases(head: Head, given: Mapping[str, Any]) -> dict[str, Any
             raise ValueError(f"{head.name}: {name!r} is another name of {target!r}; pass only one of them")
         out[target] = value
     return out
+
+
+# The model inputs a batch may carry besides the head's labels (what check_batch accepts).
+MODEL_INPUTS = (
+    "input_ids",
+    "attention_mask",
+    "token_type_ids",
+    "position_ids",
+    "head_mask",
+    "inputs_embeds",
+    "encoder_hidden_states",
+    "encoder_attention_mask",
+)
+
+
+def describe_array(name: str, value: Any) -> TensorInfo:
+    """The TensorInfo of a host value (a numpy array, nested lists of numbers), values readable.
+
+    Raises:
+        TypeError: a value numpy cannot read as an array of numbers.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged lists, objects without __array__
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}") from None
+    kind = {"b": "bool", "i": "int", "u": "int", "f": "float"}.get(array.dtype.kind, "other")
+    return TensorInfo(tuple(int(d) for d in array.shape), kind, str(array.dtype), lambda: array)
+
+
+def check_batch(
+    config: BertConfig, head: Head, batch: Mapping[str, Any], *, model: str = ""
+) -> EncoderGeometry:
+    """Check a batch of host arrays before it reaches compiled code, where values cannot be checked.
+
+    Under `jax.jit` or Keras' XLA (`jit_compile=True`) an id outside its table becomes NaN (JAX) or a
+    clamped row (XLA), and a Keras graph's assertions surface as "Graph execution error". Wherever the
+    numpy batch is still in hand (Keras predict/fit/evaluate, the Flax train/eval steps, pipelines, the
+    CLI), this applies the rules and messages of a model call (check_encoder_inputs, check_labels).
+
+    batch: name -> numpy array (or nested lists), names from MODEL_INPUTS and the head's labels (aliases
+        too); None values are skipped. Shapes as in check_encoder_inputs. model: the class name for the
+        message about unknown names (default: the head's name).
+
+    Raises:
+        ValueError: a name the model does not take; the ValueErrors of check_encoder_inputs, check_labels.
+        TypeError: a value that is not an array of numbers; wrong dtypes, as check_encoder_inputs.
+    """
+    given = {name: value for name, value in batch.items() if value is not None}
+    label_names = set(head.labels) | {alias for alias, _ in head.label_aliases}
+    unknown = sorted(set(given) - set(MODEL_INPUTS) - label_names)
+    if unknown:
+        accepted = [*MODEL_INPUTS, *head.labels]
+        raise ValueError(
+            f"{model or head.name} got input(s) {unknown} it does not take; accepted inputs: {accepted}"
+        )
+    infos = {name: describe_array(name, value) for name, value in given.items()}
+    geometry = check_encoder_inputs(
+        config, **{name: infos.get(name) for name in MODEL_INPUTS}, rank=head.input_rank
+    )
+    labels = resolve_label_aliases(head, {name: infos[name] for name in infos if name in label_names})
+    choices = geometry.batch_shape[1] if head.input_rank == 3 else None
+    check_labels(head, config, labels, num_choices=choices)
+    return geometry

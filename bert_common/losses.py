@@ -3,12 +3,17 @@
 The twins compute the losses with their own framework; what the losses *mean* is fixed here:
 
 - token-level losses (masked LM, causal LM, token classification) ignore positions labelled -100 and
-  average over the rest;
+  average over the rest: the sum over the scored positions divided by max(count, 1). A batch with
+  nothing to score (every label -100; for the causal LM every label after the first) therefore has loss
+  0, with zero gradients, not NaN (0 / 0). Transformers' PyTorch heads return NaN there; bert-zoo does not,
+  in every twin, so that a batch of padding cannot poison a training run;
 - the causal LM predicts token t+1 from positions <= t: logits[:, :-1] against labels[:, 1:];
 - pretraining loss = masked-LM loss + next-sentence loss;
 - sequence classification picks its problem type from the config, or infers it from the labels;
+  regression targets may be integers: they are cast to float, as Transformers' PyTorch MSELoss promotes
+  them (scores 1-5 are a common regression target);
 - question answering clamps start/end positions to [0, T] and ignores T (outside the sequence), then
-  averages the start and end losses.
+  averages the start and end losses; each of the two is 0 when every position is ignored (as above).
 """
 
 from __future__ import annotations

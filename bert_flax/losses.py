@@ -1,13 +1,15 @@
 """The losses of the BERT heads in JAX: the eight functions of `bert_common.heads.LOSS_FUNCTIONS`, with
 the names and signatures of the other twins and the conventions of bert_common.losses:
 
-- token-level losses ignore labels equal to -100 and average over the rest (NaN when nothing is left,
-  as in PyTorch);
+- token-level losses ignore labels equal to -100 and average over the rest: sum / max(count, 1), so
+  0 with zero gradients when nothing is left to score (Transformers gives NaN, 0 / 0);
 - the causal LM loss predicts token t+1 from positions <= t: logits[:, :-1] against labels[:, 1:];
 - pretraining loss = masked-LM loss + next-sentence loss;
-- sequence classification: regression (MSE), single-label (cross-entropy) or multi-label (sigmoid BCE),
-  from `config.problem_type` or inferred from num_labels and the label dtype;
-- question answering clamps positions to [0, T], ignores T, and averages the start and end losses.
+- sequence classification: regression (MSE; integer targets cast to float, as Transformers' PyTorch
+  MSELoss promotes them), single-label (cross-entropy) or multi-label (sigmoid BCE), from
+  `config.problem_type` or inferred from num_labels and the label dtype;
+- question answering clamps positions to [0, T], ignores T, and averages the start and end losses (each
+  0 when all its positions are ignored).
 
 All functions are pure and jit-friendly; shapes and dtypes are checked when traced (they are static),
 and bad ones raise ValueError/TypeError naming the argument. Losses are computed in float32.
@@ -45,7 +47,8 @@ def _check_shape(name: str, labels: jax.Array, expected: tuple[int, ...], what: 
 def cross_entropy(logits: jax.Array, labels: jax.Array, ignore_index: int | None = IGNORE_INDEX) -> jax.Array:
     """Mean softmax cross-entropy of logits [..., classes] against integer labels [...], skipping `ignore_index`.
 
-    Returns a float32 scalar: sum over kept positions / number kept (NaN when none is kept).
+    Returns a float32 scalar: sum over kept positions / max(number kept, 1), so 0 (with zero gradients)
+    when none is kept.
     """
     logits = logits.astype(jnp.float32)
     log_probs = jax.nn.log_softmax(logits, axis=-1)  # [..., classes]
@@ -53,18 +56,30 @@ def cross_entropy(logits: jax.Array, labels: jax.Array, ignore_index: int | None
     safe = jnp.where(keep, labels, 0).astype(jnp.int32)
     picked = jnp.take_along_axis(log_probs, safe[..., None], axis=-1)[..., 0]  # [...]
     total = -jnp.sum(jnp.where(keep, picked, 0.0))
-    return total / jnp.sum(keep).astype(jnp.float32)
+    return total / jnp.maximum(jnp.sum(keep), 1).astype(jnp.float32)
 
 
 def masked_lm_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """logits [B, T, V], labels [B, T] (token ids, -100 where no prediction is scored)."""
+    """logits [B, T, V], labels [B, T] (token ids, -100 where no prediction is scored).
+
+    Returns a float32 scalar: the mean over the scored positions, 0 when every label is -100 (not NaN).
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
+    """
     _check_integer("labels", labels)
     _check_shape("labels", labels, logits.shape[:-1], "one token id or -100 per position")
     return cross_entropy(logits, labels)
 
 
 def causal_lm_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """logits [B, T, V], labels [B, T]: position t is scored against labels[:, t + 1] (shift inside)."""
+    """logits [B, T, V], labels [B, T]: position t is scored against labels[:, t + 1] (shift inside).
+
+    Returns a float32 scalar: 0 when labels[:, 1:] is all -100 (nothing to score), not NaN.
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
+    """
     _check_integer("labels", labels)
     _check_shape("labels", labels, logits.shape[:-1], "the input ids, or -100 where not scored")
     return cross_entropy(logits[:, :-1], labels[:, 1:])
@@ -84,7 +99,8 @@ def pretraining_loss(
     labels: jax.Array,
     next_sentence_label: jax.Array,
 ) -> jax.Array:
-    """Masked-LM loss plus next-sentence loss (both label sets are needed, as in the other twins)."""
+    """Masked-LM loss plus next-sentence loss (both label sets are needed, as in the other twins); the
+    masked-LM part is 0 when every label is -100."""
     return masked_lm_loss(prediction_logits, labels) + next_sentence_loss(
         seq_relationship_logits, next_sentence_label
     )
@@ -92,13 +108,14 @@ def pretraining_loss(
 
 def sequence_classification_loss(logits: jax.Array, labels: jax.Array, config: BertConfig) -> jax.Array:
     """logits [B, Y]; labels by problem type: [B] class ids, [B, Y] multi-hot floats, or [B] / [B, Y]
-    float targets.
+    float targets (integer regression targets are cast to float, as Transformers' PyTorch MSELoss
+    promotes them).
 
     config: the model's BertConfig; `config.problem_type` wins when set, None infers it (Y == 1 ->
     regression; integer labels -> single-label; otherwise multi-label).
 
     Raises:
-        TypeError: float labels for single-label classification, integer ones for regression.
+        TypeError: float labels for single-label classification.
         ValueError: labels whose shape does not fit the problem type.
     """
     batch, num_labels = logits.shape
@@ -108,8 +125,6 @@ def sequence_classification_loss(logits: jax.Array, labels: jax.Array, config: B
     check_classification_labels(problem, labels.shape, batch, num_labels)
     logits = logits.astype(jnp.float32)
     if problem == REGRESSION:
-        if not jnp.issubdtype(labels.dtype, jnp.floating):
-            raise TypeError(f"regression labels must be floats, got dtype {labels.dtype}")
         target = labels.astype(jnp.float32)
         if num_labels == 1:
             return jnp.mean((logits.reshape(-1) - target.reshape(-1)) ** 2)
@@ -133,7 +148,14 @@ def multiple_choice_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
 
 def token_classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """logits [B, T, Y], labels [B, T] (class ids, -100 where not scored)."""
+    """logits [B, T, Y], labels [B, T] (class ids, -100 where not scored).
+
+    Returns a float32 scalar: the mean over the scored tokens, 0 when every label is -100 (nothing to
+    score; Transformers gives NaN there).
+
+    Raises:
+        TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
+    """
     _check_integer("labels", labels)
     _check_shape("labels", labels, logits.shape[:-1], "one class id or -100 per token")
     return cross_entropy(logits, labels)
@@ -145,7 +167,7 @@ def question_answering_loss(
     """start_logits, end_logits [B, T]; start_positions, end_positions [B] token indices.
 
     Positions are clamped to [0, T]; T (a span outside the sequence) is ignored; the result is the mean
-    of the start and end losses.
+    of the start and end losses, each 0 when all its positions are ignored (not NaN).
     """
     batch, length = start_logits.shape
     losses = []

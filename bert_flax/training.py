@@ -16,19 +16,28 @@ same step trains every head: pass the label arguments the head accepts in the ba
 `jax.sharding.Mesh` with the batch sharded on its first axis (bert_flax.sharding) the same step runs
 data-parallel.
 
+Inside the jitted steps the batch is traced, so its values cannot be checked there (an id outside the
+vocabulary would become NaN embeddings); a batch of host values (numpy arrays, lists) is checked before
+it enters the step, with the messages of a model call (`bert_common.inputs.check_batch`). Batches already
+on the device (jax arrays) are passed through unchecked, not copied back to read them.
+
 Shape legend: B batch, Y labels (num_labels).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import traverse_util
 from flax.training import train_state
+
+from bert_common.inputs import check_batch
 
 TrainState = train_state.TrainState
 
@@ -80,12 +89,41 @@ def create_train_state(
     )
 
 
+def check_host_batch(model: Any, batch: Mapping[str, Any]) -> None:
+    """Check `batch` (the model's keyword inputs and labels) when every value is a host value (numpy
+    array, list, number, None); batches holding jax arrays are left alone (see the module docstring).
+
+    Raises:
+        ValueError, TypeError: the messages of bert_common.inputs.check_batch.
+    """
+    host = (np.ndarray, np.generic, list, tuple, int, float, bool, type(None))
+    if isinstance(batch, Mapping) and all(isinstance(value, host) for value in batch.values()):
+        check_batch(model.config, model.head, batch, model=type(model).__name__)
+
+
+def _checking(model: Any, jitted: Callable[..., Any], batch_position: int) -> Callable[..., Any]:
+    """`jitted`, with its batch argument checked by `check_host_batch` before each call; the jitted
+    function stays reachable as `.jitted` (for `.lower`, `.trace`)."""
+
+    @functools.wraps(jitted)
+    def step(*args: Any) -> Any:
+        check_host_batch(model, args[batch_position])
+        return jitted(*args)
+
+    step.jitted = jitted  # type: ignore[attr-defined]
+    return step
+
+
 def make_train_step(
     model: Any,
 ) -> Callable[[TrainState, Mapping[str, Any], jax.Array], tuple[TrainState, dict]]:
     """A jitted `train_step(state, batch, dropout_rng) -> (new state, {"loss": []})`.
 
-    batch: the model's keyword inputs, with the label arguments of its head (e.g. `labels`).
+    batch: the model's keyword inputs, with the label arguments of its head (e.g. `labels`); host
+    (numpy) batches are checked before the jitted step runs (`check_host_batch`).
+
+    Raises (when called):
+        ValueError, TypeError: a host batch the shared input rules refuse.
     """
 
     def loss_fn(params: Any, batch: Mapping[str, Any], rng: jax.Array) -> jax.Array:
@@ -103,16 +141,17 @@ def make_train_step(
         loss, grads = jax.value_and_grad(loss_fn)(state.params, batch, rng)
         return state.apply_gradients(grads=grads), {"loss": loss}
 
-    return jax.jit(train_step)
+    return _checking(model, jax.jit(train_step), 1)
 
 
 def make_eval_step(model: Any) -> Callable[[Any, Mapping[str, Any]], Any]:
-    """A jitted `eval_step(params, batch) -> outputs` (dropout off; labels in the batch give `loss`)."""
+    """A jitted `eval_step(params, batch) -> outputs` (dropout off; labels in the batch give `loss`); host
+    batches are checked first, as in make_train_step."""
 
     def eval_step(params: Any, batch: Mapping[str, Any]) -> Any:
         return model(**batch, params=params, train=False)
 
-    return jax.jit(eval_step)
+    return _checking(model, jax.jit(eval_step), 1)
 
 
 def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:

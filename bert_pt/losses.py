@@ -3,7 +3,8 @@
 Names and signatures are the same in the three twins; the conventions are `bert_common.losses`. Every
 function checks its labels first (dtype, shape, range, with the messages of `bert_common.inputs`) and
 raises TypeError / ValueError naming the argument; the loss itself is computed in float32 (a no-op for
-fp32 models, safer for fp16 / bf16).
+fp32 models, safer for fp16 / bf16). Losses that skip labels (-100, or QA positions outside the sequence)
+are 0 when nothing is left to score, not NaN (`_mean_cross_entropy`; Transformers returns NaN there).
 
 Shape legend: B batch, T sequence length, V vocabulary size, Y labels (num_labels), C choices.
 """
@@ -26,6 +27,14 @@ from bert_common.losses import (
 from bert_pt.inputs import describe
 
 _INTEGER_IDS = "integer ids (int32 or int64)"
+
+
+def _mean_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    """Mean cross-entropy of logits [M, classes] against labels [M] over the labels that are not
+    `ignore_index`: their sum / max(count, 1), so 0 (with zero gradients) when every label is ignored."""
+    total = F.cross_entropy(logits.float(), labels, ignore_index=ignore_index, reduction="sum")
+    count = (labels != ignore_index).sum()
+    return total / count.clamp(min=1)
 
 
 def _token_labels(
@@ -55,7 +64,7 @@ def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the positions whose label is not -100.
 
     logits: [B, T, V] float; labels: [B, T] integer: original token ids at the masked positions, -100
-    elsewhere. Returns a float32 scalar.
+    elsewhere. Returns a float32 scalar: 0 when every label is -100 (nothing to score), not NaN.
 
     Raises:
         TypeError: labels that are not an integer tensor.
@@ -65,14 +74,14 @@ def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     labels = _token_labels(
         "labels", labels, logits, vocab, f"token ids must be smaller than vocab_size={vocab}"
     )
-    return F.cross_entropy(logits.reshape(-1, vocab).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX)
+    return _mean_cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1), IGNORE_INDEX)
 
 
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Next-token cross-entropy: logits[:, t] predicts labels[:, t + 1] (the shift happens here).
 
     logits: [B, T, V] float; labels: [B, T] integer (usually the input ids), -100 for positions to
-    ignore. Returns a float32 scalar.
+    ignore. Returns a float32 scalar: 0 when labels[:, 1:] is all -100 (nothing to score), not NaN.
 
     Raises:
         TypeError / ValueError: as masked_lm_loss.
@@ -81,9 +90,9 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     labels = _token_labels(
         "labels", labels, logits, vocab, f"token ids must be smaller than vocab_size={vocab}"
     )
-    shifted_logits = logits[:, :-1, :].reshape(-1, vocab).float()  # [B*(T-1), V]
+    shifted_logits = logits[:, :-1, :].reshape(-1, vocab)  # [B*(T-1), V]
     shifted_labels = labels[:, 1:].reshape(-1)  # [B*(T-1)]
-    return F.cross_entropy(shifted_logits, shifted_labels, ignore_index=IGNORE_INDEX)
+    return _mean_cross_entropy(shifted_logits, shifted_labels, IGNORE_INDEX)
 
 
 def _next_sentence(logits: torch.Tensor, labels: torch.Tensor, name: str) -> torch.Tensor:
@@ -115,7 +124,8 @@ def pretraining_loss(
     """Masked-LM loss plus next-sentence loss.
 
     prediction_logits: [B, T, V]; seq_relationship_logits: [B, 2]; labels: [B, T] (-100 where not
-    masked); next_sentence_label: [B] 0/1. Returns a float32 scalar.
+    masked); next_sentence_label: [B] 0/1. Returns a float32 scalar (the masked-LM part is 0 when every
+    label is -100).
 
     Raises:
         TypeError / ValueError: as masked_lm_loss and next_sentence_loss.
@@ -130,7 +140,8 @@ def sequence_classification_loss(
 ) -> torch.Tensor:
     """Loss by problem type (`config.problem_type`, else inferred as Transformers does):
 
-    regression (num_labels == 1): mean squared error, labels [B] or [B, 1] (integers are cast to float);
+    regression (num_labels == 1, or the configured type): mean squared error, labels [B] or [B, 1]
+    ([B, Y] for Y > 1); integer targets are cast to float (as Transformers' MSELoss promotes them);
     single_label_classification (integer labels): cross-entropy, labels [B] class ids;
     multi_label_classification (float labels): sigmoid binary cross-entropy, labels [B, Y] multi-hot.
     logits: [B, Y] float. Returns a float32 scalar.
@@ -183,7 +194,8 @@ def multiple_choice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
 
 def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over tokens whose label is not -100. logits: [B, T, Y] float; labels: [B, T]
-    integer. Returns a float32 scalar (NaN when every label is -100, as in PyTorch's cross_entropy).
+    integer. Returns a float32 scalar: 0 when every label is -100 (nothing to score; Transformers and
+    PyTorch's cross_entropy give NaN there).
 
     Raises:
         TypeError / ValueError: as masked_lm_loss, with class ids in [0, Y).
@@ -192,7 +204,7 @@ def token_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tor
     labels = _token_labels(
         "labels", labels, logits, classes, f"class ids must be smaller than num_labels={classes}"
     )
-    return F.cross_entropy(logits.reshape(-1, classes).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX)
+    return _mean_cross_entropy(logits.reshape(-1, classes), labels.reshape(-1), IGNORE_INDEX)
 
 
 def question_answering_loss(
@@ -205,7 +217,8 @@ def question_answering_loss(
 
     start_logits, end_logits: [B, T] float. start_positions, end_positions: [B] (or [B, 1]) integer token
     indices. Positions are clamped to [0, T] and T (outside the sequence) is ignored, as in Transformers:
-    an answer cut off by truncation does not contribute. Returns a float32 scalar.
+    an answer cut off by truncation does not contribute; when every start (end) position is ignored, the
+    start (end) loss is 0, not NaN. Returns a float32 scalar.
 
     Raises:
         TypeError: positions that are not an integer tensor.
@@ -219,6 +232,6 @@ def question_answering_loss(
             positions = positions.squeeze(-1)
         check_shape(name, describe(name, positions), (batch,), meaning="one token index per example")
         clamped.append(positions.to(start_logits.device).clamp(0, length))
-    start_loss = F.cross_entropy(start_logits.float(), clamped[0], ignore_index=length)
-    end_loss = F.cross_entropy(end_logits.float(), clamped[1], ignore_index=length)
+    start_loss = _mean_cross_entropy(start_logits, clamped[0], length)
+    end_loss = _mean_cross_entropy(end_logits, clamped[1], length)
     return (start_loss + end_loss) / 2

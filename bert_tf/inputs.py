@@ -280,10 +280,18 @@ def _graph_checks(
             out[name] = _assert_mask(out[name], name)
     if not (isinstance(length, int) and isinstance(past, int)):
         limit = config.max_position_embeddings
-        tf.debugging.assert_positive(length, message="the input sequence is empty; give at least one token")
-        tf.debugging.assert_less_equal(
-            past + length, limit, message=f"sequence longer than max_position_embeddings={limit}"
-        )
+        checks = [
+            tf.debugging.assert_positive(
+                length, message="the input sequence is empty; give at least one token"
+            ),
+            tf.debugging.assert_less_equal(
+                past + length, limit, message=f"sequence longer than max_position_embeddings={limit}"
+            ),
+        ]
+        # Everything downstream reads the ids (or embeddings): the checks run before any position lookup.
+        first = "input_ids" if out["input_ids"] is not None else "inputs_embeds"
+        with tf.control_dependencies(checks):
+            out[first] = tf.identity(out[first])
     return out
 
 

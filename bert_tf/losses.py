@@ -3,8 +3,9 @@ the conventions of bert_common.losses, computed in float32.
 
 Shape legend: B batch, T positions, V vocabulary, Y labels (num_labels), C choices.
 
-Token-level losses average over the positions whose label is not -100 (IGNORE_INDEX); as in
-Transformers, a batch with no position to score gives NaN (0 / 0). Each function checks its labels'
+Token-level losses average over the positions whose label is not -100 (IGNORE_INDEX): their sum divided
+by max(count, 1), so a batch with no position to score has loss 0 and zero gradients (Transformers gives
+NaN, 0 / 0); the same holds for question-answering positions outside the sequence. Each function checks its labels'
 dtype and shape (the messages of bert_common.inputs); the class range of integer labels is checked by the
 heads before (bert_tf.inputs.check_head_labels, from the Head table). Logits and labels may be tf.Tensors or
 numpy arrays.
@@ -38,14 +39,15 @@ def _integer_labels(
     return tf.cast(labels, tf.int32)
 
 
-def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-    """Mean softmax cross-entropy of logits [..., classes] against int labels [...], -100 skipped."""
-    keep = tf.not_equal(labels, IGNORE_INDEX)
+def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor, ignore: int | tf.Tensor = IGNORE_INDEX) -> tf.Tensor:
+    """Mean softmax cross-entropy of logits [..., classes] against int labels [...] equal to `ignore`
+    skipped: sum / max(count, 1), so 0 (with zero gradients) when every label is skipped."""
+    keep = tf.not_equal(labels, ignore)
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.where(keep, labels, 0), logits=tf.cast(logits, tf.float32)
     )
     weights = tf.cast(keep, tf.float32)
-    return tf.reduce_sum(losses * weights) / tf.reduce_sum(weights)
+    return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
 
 def _leading(logits: tf.Tensor) -> tuple[int | None, ...]:
@@ -55,7 +57,8 @@ def _leading(logits: tf.Tensor) -> tuple[int | None, ...]:
 
 def masked_lm_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Mean cross-entropy over the scored positions. logits: [B, T, V]; labels: [B, T] int, the
-    original token ids at the masked positions and -100 elsewhere. Returns a float32 scalar.
+    original token ids at the masked positions and -100 elsewhere. Returns a float32 scalar: 0 when every
+    label is -100 (nothing to score), not NaN.
 
     Raises:
         TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
@@ -66,7 +69,8 @@ def masked_lm_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 
 def causal_lm_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Next-token loss: logits[:, :-1] [B, T-1, V] scored against labels[:, 1:] [B, T-1] (the shift
-    happens here). labels: [B, T] int (usually the input ids), -100 where not scored.
+    happens here). labels: [B, T] int (usually the input ids), -100 where not scored. Returns a float32
+    scalar: 0 when labels[:, 1:] is all -100 (nothing to score), not NaN.
 
     Raises:
         TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
@@ -94,7 +98,8 @@ def pretraining_loss(
     next_sentence_label: tf.Tensor,
 ) -> tf.Tensor:
     """Masked-LM loss + next-sentence loss. prediction_logits: [B, T, V]; seq_relationship_logits:
-    [B, 2]; labels: [B, T] (-100 = not scored); next_sentence_label: [B].
+    [B, 2]; labels: [B, T] (-100 = not scored; the masked-LM part is 0 when all are); next_sentence_label:
+    [B].
 
     Raises:
         TypeError, ValueError: see masked_lm_loss and next_sentence_loss.
@@ -112,7 +117,8 @@ def sequence_classification_loss(logits: tf.Tensor, labels: tf.Tensor, config: B
     """Regression (MSE), single-label (cross-entropy) or multi-label (sigmoid BCE) loss.
 
     logits: [B, Y]. labels: [B] int class ids, [B, Y] multi-hot floats, or [B] / [B, Y] regression
-    targets. The problem type is config.problem_type, or inferred from Y and the labels' dtype.
+    targets (integer targets are cast to float, as Transformers' PyTorch MSELoss promotes them). The
+    problem type is config.problem_type, or inferred from Y and the labels' dtype.
 
     Raises:
         ValueError: labels whose shape does not fit the problem type.
@@ -150,7 +156,8 @@ def multiple_choice_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 
 def token_classification_loss(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Mean cross-entropy over the scored tokens. logits: [B, T, Y]; labels: [B, T] int class ids, -100
-    for positions not scored (padding, continuation pieces).
+    for positions not scored (padding, continuation pieces). Returns a float32 scalar: 0 when every label
+    is -100 (nothing to score; Transformers gives NaN there).
 
     Raises:
         TypeError: labels that are not integers. ValueError: labels of another shape than [B, T].
@@ -166,7 +173,8 @@ def question_answering_loss(
 
     start_logits, end_logits: [B, T]. start_positions, end_positions: [B] (or [B, 1]) int token indices;
     positions outside the sequence are clamped to T and ignored, as in Transformers (an answer cut off
-    by truncation does not count).
+    by truncation does not count); when every start (end) position is ignored the start (end) loss is 0,
+    not NaN.
 
     Raises:
         TypeError: positions that are not integers. ValueError: positions of another shape than [B].
@@ -181,10 +189,5 @@ def question_answering_loss(
             name, positions, (batch,), (batch, 1), meaning="one token index per example"
         )
         positions = tf.clip_by_value(tf.reshape(positions, [-1]), 0, length)
-        keep = tf.not_equal(positions, length)
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=tf.where(keep, positions, 0), logits=tf.cast(logits, tf.float32)
-        )
-        weights = tf.cast(keep, tf.float32)
-        total.append(tf.reduce_sum(losses * weights) / tf.reduce_sum(weights))
+        total.append(_cross_entropy(logits, positions, ignore=length))
     return (total[0] + total[1]) / 2.0

@@ -11,18 +11,28 @@ Two ways to train, as Transformers' TF models allowed:
 
 `predict` returns a dict of the output fields (`{"logits": array}`), like Transformers' TF models.
 
+Inputs given as host values (numpy arrays, nested lists, eager tensors; a dict of them) to `fit`,
+`evaluate`, `predict` and the `*_on_batch` methods are checked before Keras builds its graph, with the
+rules and messages of a direct call (`bert_common.inputs.check_batch`): inside the graph a bad id would
+only surface as "Graph execution error" (a run-time assertion), and under `jit_compile=True` (XLA, which
+drops assertions) not at all. Datasets and generators are not read ahead: their values are checked by the
+graph's assertions when it runs, which XLA drops; see docs/keras.md.
+
 A framework-only file: `fit` / `evaluate` / `predict` and their hooks exist only in Keras.
 Shape legend: B batch (Keras splits x, y and sample weights along it).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from bert_common.inputs import check_batch
 from bert_common.outputs import ModelOutput
 
 # Output fields that are not predictions a Keras loss or metric compares with labels.
@@ -32,6 +42,43 @@ _NOT_PREDICTIONS = ("loss", "past_key_values", "hidden_states", "attentions", "c
 def prediction_names(output_class: type[ModelOutput]) -> tuple[str, ...]:
     """The fields of `output_class` that Keras losses and metrics see (logits-like fields)."""
     return tuple(name for name in output_class.field_names() if name not in _NOT_PREDICTIONS)
+
+
+def _host_value(value: Any) -> tuple[bool, Any]:
+    """(True, numpy-readable value) for numpy arrays, lists, numbers and eager tensors; (False, None) for
+    anything whose values are not in hand now (datasets, generators, symbolic tensors)."""
+    if isinstance(value, (np.ndarray, np.generic, list, int, float, bool)):
+        return True, value
+    if isinstance(value, tf.Tensor) and tf.executing_eagerly() and hasattr(value, "numpy"):
+        return True, value.numpy()
+    return False, None
+
+
+def host_batch(x: Any, y: Any, label_names: Sequence[str]) -> dict[str, Any] | None:
+    """The named host arrays of Keras' x (an array = input_ids, or a dict) and of y (the labels: one array
+    for a single-label head, a dict or tuple keyed / ordered like `label_names`); None when any part is a
+    dataset, a generator or a symbolic tensor, or y has a form the training glue refuses by itself."""
+    if x is None:
+        return None
+    named = dict(x) if isinstance(x, Mapping) else {"input_ids": x}
+    if y is not None:
+        if isinstance(y, Mapping):
+            named.update(y)
+        elif len(label_names) == 1:
+            named[label_names[0]] = y
+        elif isinstance(y, (tuple, list)) and len(y) == len(label_names):
+            named.update(zip(label_names, y))
+        else:
+            return None
+    batch = {}
+    for name, value in named.items():
+        if value is None:
+            continue
+        in_hand, value = _host_value(value)
+        if not in_hand:
+            return None
+        batch[name] = value
+    return batch
 
 
 class KerasTrainingMixin:
@@ -113,6 +160,53 @@ class KerasTrainingMixin:
                 f"{type(self).__name__} takes labels {names}; give y as a dict or a tuple of them"
             )
         return keras.utils.pack_x_y_sample_weight(x, None, sample_weight)
+
+    # ------------------------------------------------------------------ host inputs
+
+    def check_host_inputs(self, x: Any, y: Any = None) -> None:
+        """Check x (and y, the labels when the model trains on its own loss) before Keras compiles a
+        graph, when they are host values (see `host_batch`); names the model's `call` does not take are
+        left to it (its own message).
+
+        Raises:
+            ValueError, TypeError: the messages of bert_common.inputs.check_batch.
+        """
+        batch = host_batch(x, y if self._trains_on_own_loss else None, self._label_names())
+        if batch is None:
+            return
+        accepted = inspect.signature(self.call).parameters
+        batch = {name: value for name, value in batch.items() if name in accepted}
+        check_batch(self.config, self.head(), batch, model=type(self).__name__)
+
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """`keras.Model.fit`; host inputs (x, y and a validation_data tuple) are checked first."""
+        self.check_host_inputs(x, y)
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, tuple) and validation:
+            self.check_host_inputs(validation[0], validation[1] if len(validation) > 1 else None)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """`keras.Model.evaluate`; host inputs are checked first."""
+        self.check_host_inputs(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """`keras.Model.predict`; host inputs are checked first."""
+        self.check_host_inputs(x)
+        return super().predict(x, *args, **kwargs)
+
+    def train_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        self.check_host_inputs(x, y)
+        return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        self.check_host_inputs(x, y)
+        return super().test_on_batch(x, y, *args, **kwargs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        self.check_host_inputs(x)
+        return super().predict_on_batch(x)
 
     # ------------------------------------------------------------------ Keras hooks
 

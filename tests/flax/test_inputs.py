@@ -85,3 +85,43 @@ def test_under_jit_shapes_are_checked_and_values_cannot_be(model):
         jax.jit(lambda ids, mask: full(ids, mask).last_hidden_state)(IDS, np.ones((2, 2), np.int32))
     out = jax.jit(lambda ids, mask: full(ids, mask).last_hidden_state)(IDS, np.full((2, 3), 1, np.int32))
     assert out.shape == (2, 3, 32)
+
+
+def test_an_out_of_range_id_is_refused_before_the_wrappers_own_jit():
+    """The wrapper compiles its forward pass (jax.jit) but reads numpy (and concrete jax) inputs first."""
+    full = FlaxBertModel(tiny(), seed=0)
+    with pytest.raises(ValueError, match=r"^input_ids holds 99, outside \[0, 99\)"):
+        full(np.array([[5, 99, 7]], np.int32))
+
+
+def test_inside_a_users_own_jit_values_are_unchecked_and_give_nan():
+    """What remains unchecked, as docs/flax.md says: inside the user's own jax.jit the ids are tracers, and
+    JAX's gather fills an out-of-range row with NaN. The outputs are NaN, never finite garbage."""
+    full = FlaxBertModel(tiny(), seed=0)
+    out = jax.jit(lambda ids: full(ids).last_hidden_state)(np.array([[5, 99, 7]], np.int32))
+    assert np.isnan(np.asarray(out)).all()
+
+
+def test_train_and_eval_steps_check_numpy_batches_before_jit():
+    """Issue 13: a numpy batch went straight into the jitted step, where an id outside the vocabulary or a
+    label outside num_labels is not seen (NaN or a wrong loss); host batches are now checked first."""
+    from bert_flax import FlaxBertForSequenceClassification
+    from bert_flax.training import adamw, create_train_state, make_eval_step, make_train_step
+
+    model = FlaxBertForSequenceClassification(tiny(num_labels=2), seed=0)
+    state = create_train_state(model, adamw(learning_rate=1e-3))
+    train_step, eval_step = make_train_step(model), make_eval_step(model)
+    good = {"input_ids": IDS, "attention_mask": np.ones_like(IDS), "labels": np.array([0, 1], np.int32)}
+    rng = jax.random.key(0)
+    with pytest.raises(ValueError, match=r"^input_ids holds 99, outside \[0, 99\)"):
+        train_step(state, {**good, "input_ids": np.where(IDS == 5, 99, IDS)}, rng)
+    with pytest.raises(ValueError, match=r"^labels holds 2, outside \[0, 2\)"):
+        train_step(state, {**good, "labels": np.array([0, 2], np.int32)}, rng)
+    with pytest.raises(ValueError, match=r"^attention_mask must hold only 0 \(masked\) and 1"):
+        eval_step(state.params, {**good, "attention_mask": np.full_like(IDS, 2)})
+    with pytest.raises(ValueError, match=r"FlaxBertForSequenceClassification got input\(s\) \['offsets'\]"):
+        eval_step(state.params, {**good, "offsets": IDS})
+    state, metrics = train_step(state, good, rng)
+    assert np.isfinite(float(metrics["loss"])) and int(state.step) == 1
+    assert eval_step(state.params, good).logits.shape == (2, 2)
+    assert hasattr(train_step, "jitted")

@@ -84,10 +84,10 @@ def test_causal_lm_loss_shifts_labels_and_matches_reference():
 
 
 def test_hand_derived_values():
-    """Uniform scores over K classes cost log K; ignored positions do not count; nothing left is NaN."""
+    """Uniform scores over K classes cost log K; ignored positions do not count; nothing left is 0."""
     logits = jnp.zeros((2, 3, 5))
     _close(losses.masked_lm_loss(logits, jnp.array([[1, -100, 2], [-100, -100, 4]])), math.log(5))
-    assert math.isnan(float(losses.masked_lm_loss(logits, jnp.full((2, 3), -100))))
+    assert float(losses.masked_lm_loss(logits, jnp.full((2, 3), -100))) == 0.0
     scores = jnp.array([[2.0, 0.0, 0.0, 0.0, 0.0]])
     expected = -(2.0 - math.log(math.exp(2.0) + 4))
     _close(losses.token_classification_loss(scores[None], jnp.array([[0]])), expected)
@@ -155,3 +155,57 @@ def test_the_shared_loss_functions_and_their_arguments():
     assert set(want) == set(LOSS_FUNCTIONS)
     for name, arguments in want.items():
         assert list(inspect.signature(getattr(losses, name)).parameters) == arguments, name
+
+
+def test_nothing_to_score_is_a_zero_loss_with_zero_gradients_not_nan():
+    """Issue 13: every label -100 gave NaN (0 / 0, as in Transformers); the convention of bert_common.losses
+    is sum / max(count, 1) = 0, the value of an empty sum."""
+    logits = jnp.asarray(np.random.default_rng(0).normal(size=(2, 3, 5)), jnp.float32)
+    ignored = jnp.full((2, 3), -100)
+    causal_ignored = jnp.array([[4, -100, -100], [0, -100, -100]])  # only labels[:, 1:] are scored
+    for function, labels in (
+        (losses.masked_lm_loss, ignored),
+        (losses.token_classification_loss, ignored),
+        (losses.causal_lm_loss, causal_ignored),
+    ):
+        value, grad = jax.value_and_grad(function)(logits, labels)
+        assert float(value) == 0.0, function.__name__
+        assert np.array_equal(np.asarray(grad), np.zeros((2, 3, 5), np.float32))
+    nsp = jnp.array([[0.3, -0.2], [1.0, 0.5]])
+    _close(
+        losses.pretraining_loss(logits, nsp, ignored, jnp.array([0, 1])),
+        losses.next_sentence_loss(nsp, jnp.array([0, 1])),
+    )
+    # QA: every start and end position outside the sequence (clamped to T = 3 and ignored)
+    qa = losses.question_answering_loss(
+        jnp.ones((2, 3)), jnp.zeros((2, 3)), jnp.array([7, 3]), jnp.array([3, 9])
+    )
+    assert float(qa) == 0.0
+
+
+def test_token_classification_model_with_every_label_ignored_has_loss_zero():
+    from bert_flax import FlaxBertForTokenClassification
+    from tests.common.head_spec import batch
+
+    config = tiny(num_labels=3)
+    inputs = batch(config)
+    out = FlaxBertForTokenClassification(config)(**inputs, labels=np.full(inputs["input_ids"].shape, -100))
+    assert float(out.loss) == 0.0
+
+
+def test_integer_regression_targets_are_cast_to_float():
+    """Integer regression targets used to raise TypeError here while the other twins cast them; now one
+    behaviour, Transformers' PyTorch MSELoss's: the loss of [1, 2, 3] is the mean squared error against
+    1.0, 2.0, 3.0, written out by hand."""
+    scores = jnp.array([[0.5], [2.5], [1.0]])
+    expected = ((0.5 - 1) ** 2 + (2.5 - 2) ** 2 + (1.0 - 3) ** 2) / 3
+    for labels in (jnp.array([1, 2, 3]), np.array([1, 2, 3], np.int64), jnp.array([[1], [2], [3]])):
+        _close(losses.sequence_classification_loss(scores, labels, tiny(num_labels=1)), expected)
+    from bert_flax import FlaxBertForSequenceClassification
+    from tests.common.head_spec import batch
+
+    config = tiny(num_labels=1)
+    model = FlaxBertForSequenceClassification(config)
+    inputs = batch(config)
+    as_floats = model(**inputs, labels=np.array([1.0, 2.0, 3.0], np.float32)).loss
+    _close(model(**inputs, labels=np.array([1, 2, 3])).loss, as_floats)

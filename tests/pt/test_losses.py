@@ -224,3 +224,51 @@ def test_pretraining_loss_function_names_its_labels():
     assert torch.equal(losses.pretraining_loss(logits, nsp, labels, torch.tensor([1, 0])), expected)
     with pytest.raises(ValueError, match="next_sentence_label holds 2"):
         losses.pretraining_loss(logits, nsp, labels, torch.tensor([1, 2]))
+
+
+def test_nothing_to_score_is_a_zero_loss_with_zero_gradients_not_nan():
+    """Issue 13: every label -100 gave NaN (0 / 0, as Transformers and F.cross_entropy do); the convention
+    of bert_common.losses is sum / max(count, 1) = 0. The right value is 0 by definition of an empty sum."""
+    logits = torch.randn(2, 3, 5, requires_grad=True)
+    ignored = torch.full((2, 3), -100)
+    causal_ignored = torch.tensor([[4, -100, -100], [0, -100, -100]])  # only labels[:, 1:] are scored
+    for loss in (
+        losses.masked_lm_loss(logits, ignored),
+        losses.token_classification_loss(logits, ignored),
+        losses.causal_lm_loss(logits, causal_ignored),
+    ):
+        assert loss.dtype == torch.float32 and loss.item() == 0.0
+        (grad,) = torch.autograd.grad(loss, logits)
+        assert torch.equal(grad, torch.zeros_like(grad))
+    nsp = torch.randn(2, 2)
+    total = losses.pretraining_loss(logits, nsp, ignored, torch.tensor([0, 1]))
+    assert torch.allclose(total, (nll(nsp[0], 0) + nll(nsp[1], 1)) / 2, atol=1e-6)
+    # QA: every start and end position outside the sequence (clamped to T = 3 and ignored)
+    qa = losses.question_answering_loss(
+        torch.randn(2, 3), torch.randn(2, 3), torch.tensor([7, 3]), torch.tensor([3, 9])
+    )
+    assert qa.item() == 0.0
+
+
+def test_token_classification_model_with_every_label_ignored_has_loss_zero():
+    from bert_pt import BertForTokenClassification
+
+    config = tiny(num_labels=3)
+    model = BertForTokenClassification(config).eval()
+    x = tensors(batch(config))
+    out = model(**x, labels=torch.full(x["input_ids"].shape, -100))
+    assert out.loss.item() == 0.0
+
+
+def test_integer_regression_targets_are_cast_to_float():
+    """As Transformers' PyTorch MSELoss promotes integer targets (the one behaviour of every twin): the
+    loss of [1, 2, 3] is the mean squared error against 1.0, 2.0, 3.0, written out by hand."""
+    scores = torch.tensor([[0.5], [2.5], [1.0]])
+    expected = ((0.5 - 1) ** 2 + (2.5 - 2) ** 2 + (1.0 - 3) ** 2) / 3
+    config = tiny(num_labels=1)
+    for labels in (
+        torch.tensor([1, 2, 3]),
+        torch.tensor([1, 2, 3], dtype=torch.int32),
+        torch.tensor([[1], [2], [3]]),
+    ):
+        assert abs(losses.sequence_classification_loss(scores, labels, config).item() - expected) < 1e-6

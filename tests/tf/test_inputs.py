@@ -51,6 +51,70 @@ def test_every_shared_input_case_is_refused_with_the_shared_message(case, as_ten
     assert re.search(case.match, first_line(caught.value)), first_line(caught.value)
 
 
+@pytest.mark.parametrize("case", INPUT_CASES, ids=[case.name for case in INPUT_CASES])
+def test_every_shared_input_case_through_predict_has_the_shared_first_line(case, base, inputs):
+    """Issue 13: numpy input to predict() surfaced as "Graph execution error" over ~55 lines (or a Keras
+    AttributeError, or nothing at all for a mask of the wrong length); host inputs are now checked before
+    Keras builds its graph, with the message of a direct call on the first line."""
+    bad = case.change({k: v.copy() for k, v in inputs.items()})
+    with pytest.raises(case.error) as caught:
+        base.predict(bad, verbose=0)
+    assert re.search(case.match, first_line(caught.value)), first_line(caught.value)
+    assert len(str(caught.value).splitlines()) == 1, str(caught.value)
+
+
+def test_keras_marker_keeps_our_message_first_inside_a_layer_call():
+    """bert_tf.inputs.keras_user_errors sets Keras' private `_keras_call_info_injected` marker so that Keras
+    does not prefix "Exception encountered when calling ..." (and the arguments) to bert-zoo's message. If
+    a Keras upgrade renames or drops the marker, this fails (and so do the INPUT_CASES tests above)."""
+    import keras
+
+    from bert_tf.inputs import keras_user_errors
+
+    class Failing(keras.layers.Layer):
+        def __init__(self, marked, **kwargs):
+            super().__init__(**kwargs)
+            self.marked = marked
+
+        def call(self, x):
+            if self.marked:
+                with keras_user_errors():
+                    raise ValueError("input_ids holds 99, outside [0, 99)")
+            raise ValueError("input_ids holds 99, outside [0, 99)")
+
+    with pytest.raises(ValueError) as unmarked:
+        Failing(False)(np.zeros((1, 2), np.float32))
+    assert first_line(unmarked.value).startswith("Exception encountered"), "Keras still wraps call errors"
+    with pytest.raises(ValueError) as marked:
+        Failing(True)(np.zeros((1, 2), np.float32))
+    assert str(marked.value) == "input_ids holds 99, outside [0, 99)"
+
+
+def test_out_of_range_ids_are_refused_before_an_xla_graph(inputs):
+    """Issue 13: under jit_compile=True XLA drops the graph's assertions and an id outside the vocabulary
+    gave finite garbage (a clamped row); numpy inputs to predict/fit/evaluate are checked before compiling."""
+    model = TFBertForSequenceClassification(tiny(num_labels=3))
+    model.compile(optimizer="adam", jit_compile=True)
+    ids = inputs["input_ids"].copy()
+    ids[0, 0] = 500
+    for run in (
+        lambda: model.predict({"input_ids": ids}, verbose=0),
+        lambda: model.predict_on_batch(ids),
+        lambda: model.evaluate({"input_ids": ids}, np.array([0, 1, 2]), verbose=0),
+        lambda: model.fit(ids, np.array([0, 1, 2]), epochs=1, verbose=0),
+    ):
+        with pytest.raises(ValueError, match=r"^input_ids holds 500, outside \[0, 99\)"):
+            run()
+    # labels given as y are the head's labels: checked too (3 is outside num_labels=3)
+    with pytest.raises(ValueError, match=r"^labels holds 3, outside \[0, 3\)"):
+        model.fit(inputs["input_ids"], np.array([0, 1, 3]), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"^labels holds 3, outside \[0, 3\)"):
+        model.fit(inputs, np.array([0, 1, 2]), validation_data=(inputs, np.array([3, 0, 0])), verbose=0)
+    # good inputs still train and predict under XLA
+    model.fit(inputs, np.array([0, 1, 2]), epochs=1, verbose=0)
+    assert model.predict(inputs, verbose=0)["logits"].shape == (3, 3)
+
+
 def test_float_input_ids_are_a_type_error(model, inputs):
     with pytest.raises(TypeError, match="input_ids must hold integer ids"):
         model(inputs["input_ids"].astype(np.float32))

@@ -119,9 +119,49 @@ def test_question_answering_loss_clamps_and_ignores_positions_outside_the_sequen
     close(losses.question_answering_loss(start, end, starts[:, None], ends[:, None]), expected)
 
 
-def test_nothing_to_score_gives_nan_as_in_transformers():
-    logits = RNG.normal(size=(1, 3, 5)).astype(np.float32)
-    assert np.isnan(float(losses.masked_lm_loss(logits, np.full((1, 3), -100))))
+def test_nothing_to_score_is_a_zero_loss_with_zero_gradients_not_nan():
+    """Issue 13: every label -100 gave NaN (0 / 0, as in Transformers); the convention of bert_common.losses
+    is sum / max(count, 1) = 0, the value of an empty sum."""
+    logits = tf.Variable(RNG.normal(size=(2, 3, 5)).astype(np.float32))
+    ignored = np.full((2, 3), -100)
+    causal_ignored = np.array([[4, -100, -100], [0, -100, -100]])  # only labels[:, 1:] are scored
+    for function, labels in (
+        (losses.masked_lm_loss, ignored),
+        (losses.token_classification_loss, ignored),
+        (losses.causal_lm_loss, causal_ignored),
+    ):
+        with tf.GradientTape() as tape:
+            loss = function(logits, labels)
+        assert float(loss) == 0.0, function.__name__
+        assert np.array_equal(tape.gradient(loss, logits).numpy(), np.zeros((2, 3, 5), np.float32))
+    nsp = RNG.normal(size=(2, 2)).astype(np.float32)
+    close(
+        losses.pretraining_loss(logits, nsp, ignored, np.array([0, 1])), cross_entropy(nsp, np.array([0, 1]))
+    )
+    # QA: every start and end position outside the sequence (clamped to T = 3 and ignored)
+    qa = losses.question_answering_loss(
+        RNG.normal(size=(2, 3)), RNG.normal(size=(2, 3)), np.array([7, 3]), np.array([3, 9])
+    )
+    assert float(qa) == 0.0
+
+
+def test_token_classification_model_with_every_label_ignored_has_loss_zero():
+    from bert_tf import TFBertForTokenClassification
+    from tests.common.head_spec import batch
+
+    config = tiny(num_labels=3)
+    inputs = batch(config)
+    out = TFBertForTokenClassification(config)(inputs, labels=np.full(inputs["input_ids"].shape, -100))
+    assert float(out.loss) == 0.0
+
+
+def test_integer_regression_targets_are_cast_to_float():
+    """As Transformers' PyTorch MSELoss promotes integer targets (one behaviour in every twin): the loss of
+    [1, 2, 3] is the mean squared error against 1.0, 2.0, 3.0, written out by hand."""
+    scores = np.array([[0.5], [2.5], [1.0]], np.float32)
+    expected = ((0.5 - 1) ** 2 + (2.5 - 2) ** 2 + (1.0 - 3) ** 2) / 3
+    for labels in (np.array([1, 2, 3]), np.array([1, 2, 3], np.int32), np.array([[1], [2], [3]])):
+        close(losses.sequence_classification_loss(scores, labels, tiny(num_labels=1)), expected)
 
 
 @pytest.mark.parametrize(
