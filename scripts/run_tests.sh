@@ -13,6 +13,8 @@ groups=(
   "flax:tests/flax"
   "equivalence:tests/equivalence"
   "pipelines+cli:tests/pipelines"
+  "export:tests/export"
+  "docs:tests/docs"
 )
 failed=()
 for entry in "${groups[@]}"; do
