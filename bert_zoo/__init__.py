@@ -12,6 +12,8 @@ when a command runs, so `import bert_zoo` imports no framework.
     verify.py       one checkpoint run in a twin on numpy inputs, outputs compared field by field
     equivalence.py  the cross-framework grid: every head x config x twin pair, every output field
     twins.py        the twins' numpy-facing side (`pipelines` modules), one loader function per framework
+    export.py       bert-zoo export: deployable graphs (export_onnx.py from bert_pt, export_stablehlo.py from
+                    bert_flax, export_common.py shared checks, export_report.py writes docs/export.md)
 """
 
 from __future__ import annotations
