@@ -6,8 +6,12 @@ Chinese and multilingual releases are kept as extras), validates every field whe
 writes back a `config.json` that Transformers loads (`model_type: "bert"`). Keys it does not know, read
 from a file, are kept in `extra` and written back unchanged (with a "did you mean" warning when spelled
 like a field); unknown keyword arguments given in code are rejected, since there they are almost always
-typos. Files are found and read with `bert_common.files`;
-the label maps (`id2label`, `label2id`, `num_labels`) are resolved by `bert_common.config_labels`.
+typos (`from_pretrained(..., return_unused_kwargs=True)` hands them back instead, as in Transformers).
+`name_or_path` records where the config was loaded from (`_name_or_path` in Transformers' dicts; never
+written to config.json, as Transformers 4.57 never writes it). Files are found and read with
+`bert_common.files`; the label maps (`id2label`, `label2id`, `num_labels`) are resolved by
+`bert_common.config_labels`; the fields, their defaults and `to_diff_dict`'s rule are in
+`bert_common.config_dicts`.
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bert_common.config_checks import (
+    POSITION_EMBEDDING_TYPES,
+    PROBLEM_TYPES,
+    SUPPORTED_ACTIVATIONS,
+    check_fields,
+)
+from bert_common.config_dicts import FIELD_DEFAULTS, FIELDS, NAME_OR_PATH_KEY, diff_dict
 from bert_common.config_labels import default_labels, likely_typos, resolve_labels, unknown_keys_message
 from bert_common.files import find_model_file, make_save_directory, read_json_object
 
@@ -28,76 +38,6 @@ logger = logging.getLogger("bert_zoo")
 
 CONFIG_NAME = "config.json"
 GOOGLE_CONFIG_NAME = "bert_config.json"
-
-# Activation names every twin implements. "gelu" is the exact erf form; the three tanh names are the
-# tanh approximation (identical formulas under different historical names).
-SUPPORTED_ACTIVATIONS = (
-    "gelu",
-    "gelu_new",
-    "gelu_pytorch_tanh",
-    "gelu_fast",
-    "relu",
-    "silu",
-    "swish",
-    "tanh",
-    "quick_gelu",
-)
-POSITION_EMBEDDING_TYPES = ("absolute", "relative_key", "relative_key_query")
-PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
-
-# Defaults of every named field, in the order of the Transformers signature (seed 003), then the
-# decoder, tying, task and output-control fields.
-_DEFAULTS: dict[str, Any] = {
-    "vocab_size": 30522,
-    "hidden_size": 768,
-    "num_hidden_layers": 12,
-    "num_attention_heads": 12,
-    "intermediate_size": 3072,
-    "hidden_act": "gelu",
-    "hidden_dropout_prob": 0.1,
-    "attention_probs_dropout_prob": 0.1,
-    "max_position_embeddings": 512,
-    "type_vocab_size": 2,
-    "initializer_range": 0.02,
-    "layer_norm_eps": 1e-12,
-    "pad_token_id": 0,
-    "position_embedding_type": "absolute",
-    "use_cache": True,
-    "classifier_dropout": None,
-    "is_decoder": False,
-    "add_cross_attention": False,
-    "tie_word_embeddings": True,
-    "bos_token_id": None,
-    "eos_token_id": None,
-    "problem_type": None,
-    "output_attentions": False,
-    "output_hidden_states": False,
-    "return_dict": True,
-    "pruned_heads": None,
-    "architectures": None,
-}
-_LABEL_FIELDS = ("num_labels", "id2label", "label2id")
-FIELDS: tuple[str, ...] = (*_DEFAULTS, *_LABEL_FIELDS)
-
-_POSITIVE_INTS = (
-    "vocab_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "max_position_embeddings",
-    "type_vocab_size",
-)
-_PROBABILITIES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout")
-_BOOLS = (
-    "use_cache",
-    "is_decoder",
-    "add_cross_attention",
-    "tie_word_embeddings",
-    "output_attentions",
-    "output_hidden_states",
-    "return_dict",
-)
 
 
 class BertConfig:
@@ -144,6 +84,7 @@ class BertConfig:
         return_dict: bool = True,
         pruned_heads: Mapping[int | str, list[int]] | None = None,
         architectures: list[str] | None = None,
+        name_or_path: str | os.PathLike[str] = "",
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -182,6 +123,7 @@ class BertConfig:
         self.pruned_heads = {int(k): sorted(int(h) for h in v) for k, v in (pruned_heads or {}).items()}
         self.architectures = list(architectures) if architectures is not None else None
         self.extra: dict[str, Any] = {}
+        self.name_or_path = name_or_path
         self.validate()
 
     # ------------------------------------------------------------------ labels
@@ -199,6 +141,22 @@ class BertConfig:
             self.id2label, self.label2id = default_labels(value)
 
     @property
+    def name_or_path(self) -> str:
+        """Where the config was loaded from: the path or hub id given to `from_pretrained`, else the
+        `_name_or_path` of the dict it was built from, else "". Never written to config.json."""
+        return self._name_or_path
+
+    @name_or_path.setter
+    def name_or_path(self, value: str | os.PathLike[str]) -> None:
+        self._name_or_path = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+
+    @property
+    def use_return_dict(self) -> bool:
+        """Whether models return output objects: `return_dict`, unless the config asks for TorchScript
+        (`torchscript: true`, kept as an extra), as in Transformers."""
+        return self.return_dict and not bool(self.extra.get("torchscript", False))
+
+    @property
     def attention_head_size(self) -> int:
         """Width of one attention head, `hidden_size // num_attention_heads`."""
         return self.hidden_size // self.num_attention_heads
@@ -206,109 +164,77 @@ class BertConfig:
     # -------------------------------------------------------------- validation
 
     def validate(self) -> None:
-        """Raise `ValueError`/`TypeError` naming the first field whose value is not valid."""
-        for name in _POSITIVE_INTS:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"BertConfig.{name} must be an int, got {type(value).__name__} {value!r}")
-            if value <= 0:
-                raise ValueError(f"BertConfig.{name} must be positive, got {value}")
-        if self.hidden_size % self.num_attention_heads != 0:
-            raise ValueError(
-                f"BertConfig.hidden_size ({self.hidden_size}) must be divisible by "
-                f"num_attention_heads ({self.num_attention_heads})"
-            )
-        if self.hidden_act not in SUPPORTED_ACTIVATIONS:
-            raise ValueError(
-                f"BertConfig.hidden_act {self.hidden_act!r} is not supported; use one of {SUPPORTED_ACTIVATIONS}"
-            )
-        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
-            raise ValueError(
-                f"BertConfig.position_embedding_type {self.position_embedding_type!r} is not one of "
-                f"{POSITION_EMBEDDING_TYPES}"
-            )
-        for name in _PROBABILITIES:
-            value = getattr(self, name)
-            if value is None and name == "classifier_dropout":
-                continue
-            if not _is_real(value) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"BertConfig.{name} must be a probability in [0, 1], got {value!r}")
-        if not _is_real(self.layer_norm_eps) or not self.layer_norm_eps > 0:
-            raise ValueError(
-                f"BertConfig.layer_norm_eps must be a positive number, got {self.layer_norm_eps!r}"
-            )
-        if not _is_real(self.initializer_range) or self.initializer_range < 0:
-            raise ValueError(
-                f"BertConfig.initializer_range must be a non-negative number, got {self.initializer_range!r}"
-            )
-        for name in _BOOLS:
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"BertConfig.{name} must be a bool, got {getattr(self, name)!r}")
-        for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < self.vocab_size:
-                raise ValueError(f"BertConfig.{name} must be None or an id in [0, vocab_size), got {value!r}")
-        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
-            raise ValueError(
-                f"BertConfig.problem_type {self.problem_type!r} is not None or one of {PROBLEM_TYPES}"
-            )
-        if self.add_cross_attention and not self.is_decoder:
-            # Transformers allows this but then silently never uses the cross-attention layers.
-            raise ValueError("BertConfig.add_cross_attention=True needs is_decoder=True")
-        for layer, heads in self.pruned_heads.items():
-            if not 0 <= layer < self.num_hidden_layers:
-                raise ValueError(
-                    f"BertConfig.pruned_heads names layer {layer}, the model has {self.num_hidden_layers}"
-                )
-            if any(not 0 <= h < self.num_attention_heads for h in heads):
-                raise ValueError(f"BertConfig.pruned_heads[{layer}] = {heads} has a head outside the model")
+        """Raise `ValueError`/`TypeError` naming the first field whose value is not valid
+        (`bert_common.config_checks.check_fields`)."""
+        check_fields(self)
 
     # ------------------------------------------------------------ dict / json
 
     @classmethod
-    def from_dict(cls, config_dict: Mapping[str, Any], **overrides: Any) -> BertConfig:
+    def from_dict(
+        cls, config_dict: Mapping[str, Any], *, return_unused_kwargs: bool = False, **overrides: Any
+    ) -> BertConfig | tuple[BertConfig, dict[str, Any]]:
         """Build a config from a `config.json`-style dict; `overrides` are keyword arguments that win.
 
-        Keys this class does not know are kept in `extra` (and written back by `to_dict`); keyword
-        overrides must be known fields.
+        Keys this class does not know are kept in `extra` (and written back by `to_dict`); `_name_or_path`
+        becomes `name_or_path`. An override of `num_labels` resets the label names only when the count
+        changes; one of `id2label` / `label2id` alone recomputes the other.
+
+        return_unused_kwargs: return (config, the overrides that are no BertConfig field) instead of
+            raising for them, as Transformers does.
+
+        Raises:
+            TypeError: `config_dict` is not a mapping; an override that is no field (unless
+                return_unused_kwargs).
+            ValueError: a model_type other than "bert", label maps that disagree, an invalid field.
         """
         if not isinstance(config_dict, Mapping):
             raise TypeError(f"BertConfig.from_dict expects a mapping, got {type(config_dict).__name__}")
         model_type = config_dict.get("model_type", "bert")
         if model_type != "bert":
             raise ValueError(f"config has model_type {model_type!r}; BertConfig reads only 'bert' configs")
-        unknown_overrides = {k: v for k, v in overrides.items() if k not in FIELDS}
-        if unknown_overrides:
-            raise TypeError(unknown_keys_message(unknown_overrides, FIELDS))
+        unused = {k: v for k, v in overrides.items() if k not in FIELDS}
+        if unused and not return_unused_kwargs:
+            raise TypeError(unknown_keys_message(unused, FIELDS))
+        overrides = {k: v for k, v in overrides.items() if k in FIELDS}
         known = {k: v for k, v in config_dict.items() if k in FIELDS}
-        extra = {k: v for k, v in config_dict.items() if k not in FIELDS and k != "model_type"}
+        skip = (*FIELDS, "model_type", NAME_OR_PATH_KEY, "name_or_path")
+        extra = {k: v for k, v in config_dict.items() if k not in skip}
         if "num_labels" in known and "id2label" in known and known["num_labels"] != len(known["id2label"]):
             # Transformers writes both; a hand-edited file may disagree with itself.
             raise ValueError(
                 f"config has num_labels={known['num_labels']} but id2label has {len(known['id2label'])} entries"
             )
-        known.update(overrides)
-        if "num_labels" in overrides and "id2label" not in overrides:
-            known.pop("id2label", None)
+        labels = known.get("id2label") or known.get("label2id")
+        if "num_labels" in overrides and (labels is None or len(labels) != overrides["num_labels"]):
+            known.pop("id2label", None)  # a new count: names LABEL_0..LABEL_{Y-1}, as Transformers
             known.pop("label2id", None)
-        config = cls(**known)
+        for given, derived in (("id2label", "label2id"), ("label2id", "id2label")):
+            if given in overrides and derived not in overrides:
+                known.pop(derived, None)  # recomputed from the new map, never a stale one kept
+                if "num_labels" not in overrides:
+                    known.pop("num_labels", None)
+        known.update(overrides)
+        name = config_dict.get(NAME_OR_PATH_KEY) or config_dict.get("name_or_path") or ""
+        config = cls(**known, name_or_path=name)
         config.extra = copy.deepcopy(extra)
-        return config
+        return (config, unused) if return_unused_kwargs else config
 
     @classmethod
-    def from_json_file(cls, path: str | os.PathLike[str], **overrides: Any) -> BertConfig:
+    def from_json_file(
+        cls, path: str | os.PathLike[str], *, return_unused_kwargs: bool = False, **overrides: Any
+    ) -> BertConfig | tuple[BertConfig, dict[str, Any]]:
         """Read a Transformers `config.json` or a Google `bert_config.json`; `overrides` win.
 
         A key close to a field's name (`num_hiden_layers`) is warned about with "did you mean".
+        return_unused_kwargs: as in `from_dict`.
         Raises FileNotFoundError for a missing file, ValueError for a file that is not UTF-8, invalid
-        JSON or an invalid field.
+        JSON or an invalid field, TypeError for an unknown override.
         """
         data = read_json_object(path, "config file")
         for key, field in likely_typos(data, FIELDS).items():
             logger.warning("%s: unknown key %r (kept as an extra): did you mean %r?", path, key, field)
-        return cls.from_dict(data, **overrides)
+        return cls.from_dict(data, return_unused_kwargs=return_unused_kwargs, **overrides)
 
     @classmethod
     def from_pretrained(
@@ -319,12 +245,21 @@ class BertConfig:
         cache_dir: str | os.PathLike[str] | None = None,
         local_files_only: bool = False,
         token: str | bool | None = None,
+        return_unused_kwargs: bool = False,
         **overrides: Any,
-    ) -> BertConfig:
+    ) -> BertConfig | tuple[BertConfig, dict[str, Any]]:
         """Load from a directory, a config file, or a hub id (through the hub cache).
 
-        A directory may hold `config.json` (Transformers) or `bert_config.json` (Google).
-        Raises FileNotFoundError when it holds neither, ModelNotFoundError for an unknown path or hub id.
+        A directory may hold `config.json` (Transformers) or `bert_config.json` (Google). overrides:
+        fields that replace the stored values (`num_labels=3`). return_unused_kwargs: return
+        (config, {the overrides that are no field}) instead of raising for them, as Transformers does.
+        The config's `name_or_path` is `name_or_path` as given (what Transformers' model loaders set).
+
+        Raises:
+            FileNotFoundError: the directory holds neither file.
+            ModelNotFoundError: an unknown path or hub id.
+            TypeError: an override that is no field (unless return_unused_kwargs).
+            ValueError: an unreadable file or an invalid field.
         """
         path = find_model_file(
             name_or_path,
@@ -334,12 +269,19 @@ class BertConfig:
             local_files_only=local_files_only,
             token=token,
         )
-        return cls.from_json_file(path, **overrides)
+        result = cls.from_json_file(path, return_unused_kwargs=return_unused_kwargs, **overrides)
+        config = result[0] if isinstance(result, tuple) else result
+        config.name_or_path = name_or_path
+        return result
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, then the extras read from file; `model_type` is always "bert"."""
+        """Every field, then the extras read from file; `model_type` is always "bert".
+
+        Unlike Transformers' `to_dict`, `_name_or_path` is left out: two configs that describe the same
+        model are equal wherever they were loaded from (`name_or_path` holds it).
+        """
         out: dict[str, Any] = {}
-        for name in _DEFAULTS:
+        for name in FIELD_DEFAULTS:
             value = getattr(self, name)
             if name == "pruned_heads":
                 value = {str(k): list(v) for k, v in self.pruned_heads.items()}
@@ -353,13 +295,21 @@ class BertConfig:
         out["model_type"] = self.model_type
         return out
 
-    def to_json_string(self) -> str:
-        """The JSON text that `save_pretrained` writes (sorted keys, two-space indent)."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+    def to_diff_dict(self) -> dict[str, Any]:
+        """`to_dict()` less the generic fields that hold their defaults, as Transformers' `to_diff_dict`
+        (BERT's own fields, `pad_token_id` and the extras read from file are always kept)."""
+        return diff_dict(self.to_dict(), _class_defaults())
 
-    def to_json_file(self, path: str | os.PathLike[str]) -> None:
-        """Write `to_json_string()` to the file `path`."""
-        Path(path).write_text(self.to_json_string(), encoding="utf-8")
+    def to_json_string(self, use_diff: bool = False) -> str:
+        """The JSON text that `save_pretrained` writes (sorted keys, two-space indent): every field, or
+        with use_diff=True only `to_diff_dict()` (Transformers' default; here the full dict is)."""
+        return (
+            json.dumps(self.to_diff_dict() if use_diff else self.to_dict(), indent=2, sort_keys=True) + "\n"
+        )
+
+    def to_json_file(self, path: str | os.PathLike[str], use_diff: bool = False) -> None:
+        """Write `to_json_string(use_diff)` to the file `path`."""
+        Path(path).write_text(self.to_json_string(use_diff), encoding="utf-8")
 
     def save_pretrained(self, save_directory: str | os.PathLike[str]) -> Path:
         """Write `config.json` into `save_directory` (created if needed); returns the file's path.
@@ -373,8 +323,30 @@ class BertConfig:
     # ------------------------------------------------------------ utilities
 
     def copy(self, **changes: Any) -> BertConfig:
-        """A validated deep copy with `changes` applied (known fields only)."""
-        return type(self).from_dict(self.to_dict(), **changes)
+        """A validated deep copy with `changes` applied (known fields only); keeps `name_or_path`."""
+        other = type(self).from_dict(self.to_dict(), **changes)
+        other.name_or_path = self.name_or_path
+        return other
+
+    def update(self, config_dict: Mapping[str, Any]) -> None:
+        """Set the fields named in `config_dict`, as Transformers' `update`, but validated first: on an
+        error nothing changes. Keys already held as extras are updated there; `name_or_path` /
+        `_name_or_path` set `name_or_path`; the label maps stay consistent (see `from_dict`).
+
+        Raises:
+            TypeError: `config_dict` is not a mapping, or names a key that is neither a field nor an extra.
+            ValueError: a value that is not valid for its field.
+        """
+        if not isinstance(config_dict, Mapping):
+            raise TypeError(f"BertConfig.update expects a mapping, got {type(config_dict).__name__}")
+        changes = dict(config_dict)
+        names = [changes.pop(k) for k in ("name_or_path", NAME_OR_PATH_KEY) if k in changes]
+        extras = {k: changes.pop(k) for k in list(changes) if k not in FIELDS and k in self.extra}
+        updated = self.copy(**changes)  # raises before anything changes
+        self.__dict__.update(updated.__dict__)
+        self.extra.update(copy.deepcopy(extras))
+        if names:
+            self.name_or_path = names[-1]
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: expose the extras read from file as attributes,
@@ -391,5 +363,16 @@ class BertConfig:
         return f"BertConfig {self.to_json_string()}"
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _class_defaults() -> dict[str, Any]:
+    return BertConfig().to_dict()
+
+
+__all__ = [
+    "CONFIG_NAME",
+    "FIELDS",
+    "GOOGLE_CONFIG_NAME",
+    "POSITION_EMBEDDING_TYPES",
+    "PROBLEM_TYPES",
+    "SUPPORTED_ACTIVATIONS",
+    "BertConfig",
+]

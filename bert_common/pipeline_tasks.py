@@ -1,12 +1,15 @@
 """How the pipeline tasks turn inputs into model features and model outputs into answers.
 
-`bert_common.pipelines.Pipeline` looks a task's handler up in `HANDLERS` and calls it in three steps:
+`bert_common.pipelines.Pipeline` looks a task's handler up in `HANDLERS` and calls it in four steps:
 `gather` (one input or a list, from the call's positional input or, for question answering, its
 question=/context= keywords), `prepare` (tokenize one input into features, several for a long
-question-answering context, plus the state post-processing needs) and `finish` (the answer, from the
-numpy outputs of that input's features, through the pure-numpy functions of `bert_common.tasks`).
-This module holds the base `TaskHandler` and the handlers of fill-mask, text-classification,
-token-classification and question-answering; the two short ones are in `bert_common.pipelines`.
+question-answering context or a token-classification text read in windows, plus the state
+post-processing needs), `finish` (the answer, from the numpy outputs of that input's features, through
+the pure-numpy functions of `bert_common.tasks`) and `shape` (the answers returned as Transformers 4.57
+returns them: one answer, a list, or its task's special cases). This module holds the base `TaskHandler`,
+the tokenizer options every text task takes (`truncation=`, `tokenize_kwargs=` / `tokenizer_kwargs=`)
+and the handlers of fill-mask, text-classification, feature-extraction and next-sentence-prediction;
+token-classification and question-answering are in `bert_common.pipeline_spans`.
 
 Shape legend: T = tokens of one feature, H = hidden size, V = vocabulary size, Y = labels (num_labels).
 Per feature the handlers read: fill-mask logits [T, V]; text-classification and next-sentence logits
@@ -29,6 +32,13 @@ from bert_common.config import BertConfig
 from bert_common.tokenization import clean_up_tokenization
 
 logger = logging.getLogger("bert_zoo")
+
+# What `tokenize_kwargs=` / `tokenizer_kwargs=` may hold: the tokenizer arguments that mean something for
+# the one text (or pair) of a pipeline input.
+TOKENIZE_OPTIONS = ("truncation", "max_length", "padding", "add_special_tokens")
+TOKENIZE_DICTS = ("tokenize_kwargs", "tokenizer_kwargs")  # feature-extraction's and fill-mask's names
+TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
+PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 
 
 class PipelineLike(Protocol):
@@ -60,6 +70,26 @@ def check_int(name: str, value: Any, minimum: int, none_ok: bool = False) -> Non
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
+def check_tokenize_options(params: dict[str, Any]) -> None:
+    """Check the values of the TOKENIZE_OPTIONS in `params` (raises ValueError naming the option)."""
+    truncation = params.get("truncation")
+    if (
+        truncation is not None
+        and not isinstance(truncation, bool)
+        and truncation not in TRUNCATION_STRATEGIES
+    ):
+        raise ValueError(
+            f"truncation must be True, False or one of {TRUNCATION_STRATEGIES}, got {truncation!r}"
+        )
+    padding = params.get("padding")
+    if padding is not None and not isinstance(padding, bool) and padding not in PADDING_STRATEGIES:
+        raise ValueError(f"padding must be True, False or one of {PADDING_STRATEGIES}, got {padding!r}")
+    if "max_length" in params:
+        check_int("max_length", params["max_length"], 1, none_ok=True)
+    if "add_special_tokens" in params and not isinstance(params["add_special_tokens"], bool):
+        raise ValueError(f"add_special_tokens must be True or False, got {params['add_special_tokens']!r}")
+
+
 class TaskHandler(abc.ABC):
     """How one task turns inputs into features and outputs into answers."""
 
@@ -68,15 +98,52 @@ class TaskHandler(abc.ABC):
     int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {}
     # Keyword arguments of a call that are inputs rather than parameters (question-answering's).
     input_keywords: ClassVar[tuple[str, ...]] = ()
+    # Whether the task tokenizes a text (or pair) with `encode`, so takes `tokenize_kwargs=`.
+    tokenizes: ClassVar[bool] = True
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of one call (or of the pipeline), checked; `tokenize_kwargs=` /
+        `tokenizer_kwargs=` unpacked into the tokenizer options they hold.
+
+        Raises TypeError for an unknown parameter or tokenizer option, ValueError for a bad value or an
+        option given twice (as a keyword and inside `tokenize_kwargs`).
+        """
+        params = dict(params)
+        nested: dict[str, Any] = {}
+        for key in TOKENIZE_DICTS:
+            if key not in params or not self.tokenizes:
+                continue
+            value = params.pop(key)
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{key} must be a dict of tokenizer arguments, got {type(value).__name__}")
+            unknown = sorted(set(value) - set(TOKENIZE_OPTIONS))
+            if unknown:
+                raise TypeError(
+                    f"{key}: unknown tokenizer argument(s) {unknown}; it takes {list(TOKENIZE_OPTIONS)}"
+                )
+            for name in set(value) & (set(params) | set(nested)):
+                raise ValueError(f"{name} given twice: as a keyword argument and in {key}")
+            nested.update(value)
         unknown = sorted(set(params) - set(self.params))
         if unknown:
-            raise TypeError(f"unknown parameter(s) {unknown}; this task takes {sorted(self.params)}")
+            raise TypeError(f"unknown parameter(s) {unknown}; this task takes {self.accepted()}")
+        params.update(nested)
         for name, (minimum, none_ok) in self.int_params.items():
             if name in params:
                 check_int(name, params[name], minimum, none_ok)
-        return dict(params)
+        check_tokenize_options(params)
+        return params
+
+    def accepted(self) -> list[str]:
+        return sorted({*self.params, *(TOKENIZE_DICTS if self.tokenizes else ())})
+
+    def check_against(self, pipe: PipelineLike, params: Mapping[str, Any]) -> None:
+        """Checks that need the pipeline (its model's limit); run once per call, before any input."""
+        max_length = params.get("max_length")
+        if max_length is not None and max_length > pipe.max_length:
+            raise ValueError(f"max_length={max_length} is longer than the model's {pipe.max_length} tokens")
 
     def gather(self, inputs: Any, keywords: Mapping[str, Any]) -> tuple[bool, list[Any]]:
         """(one input given?, the inputs) from a call's positional input and input keywords."""
@@ -94,21 +161,39 @@ class TaskHandler(abc.ABC):
             return False, list(inputs)
         raise TypeError(f"inputs must be a string or a list of strings, got {type(inputs).__name__}")
 
+    def shape(self, inputs: Any, single: bool, results: list[Any], call_params: Mapping[str, Any]) -> Any:
+        """The call's return value from one answer per input: the answer for one input, else the list."""
+        return results[0] if single else results
+
     def param(self, params: Mapping[str, Any], name: str) -> Any:
         return params.get(name, self.params[name])
 
     def encode(
         self, pipe: PipelineLike, params: Mapping[str, Any], text: str, pair: str | None = None, **kwargs: Any
     ) -> Any:
-        """Tokenize, truncated to the model's limit (`pipe.max_length`) unless truncation=False."""
-        truncation = bool(params.get("truncation", True))
-        encoding = pipe.tokenizer(
-            text, pair, truncation=truncation, max_length=pipe.max_length if truncation else None, **kwargs
+        """Tokenize, truncated to the model's limit (`pipe.max_length`, or a smaller `max_length=`) unless
+        truncation=False; `padding="max_length"` pads to that limit."""
+        truncation = params.get("truncation", True)
+        if truncation == "do_not_truncate":
+            truncation = False
+        padding = params.get("padding", False)
+        limit = params.get("max_length") or pipe.max_length
+        options = (
+            {"add_special_tokens": params["add_special_tokens"]} if "add_special_tokens" in params else {}
         )
-        if truncation and len(encoding["input_ids"]) == pipe.max_length:
-            full = len(pipe.tokenizer(text, pair)["input_ids"])
-            if full > pipe.max_length:
-                logger.warning("input of %d tokens truncated to the model's %d", full, pipe.max_length)
+        encoding = pipe.tokenizer(
+            text,
+            pair,
+            truncation=truncation,
+            max_length=limit if truncation or padding == "max_length" else None,
+            padding=padding,
+            **options,
+            **kwargs,
+        )
+        if truncation and limit == pipe.max_length and len(encoding["input_ids"]) == limit:
+            full = len(pipe.tokenizer(text, pair, **options)["input_ids"])
+            if full > limit:
+                logger.warning("input of %d tokens truncated to the model's %d", full, limit)
         return encoding
 
     @abc.abstractmethod
@@ -125,6 +210,16 @@ class TaskHandler(abc.ABC):
 def model_features(encoding: Any) -> dict[str, Any]:
     """The model inputs (input_ids, attention_mask, token_type_ids) of one encoding."""
     return {k: encoding[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+
+
+def tokens_to_text(tokenizer: Any) -> Any:
+    """tokens -> text as the tokenizer decodes: WordPiece joined, then its clean-up of spaces ('york.')."""
+
+    def join(tokens: list[str]) -> str:
+        text = tokenizer.convert_tokens_to_string(tokens)
+        return clean_up_tokenization(text) if tokenizer.clean_up_tokenization_spaces else text
+
+    return join
 
 
 class FillMaskHandler(TaskHandler):
@@ -172,9 +267,20 @@ class FillMaskHandler(TaskHandler):
         )
         return per_mask[0] if len(per_mask) == 1 else per_mask
 
+    def shape(self, inputs, single, results, call_params):
+        # Transformers returns the answer itself for a list of one text.
+        one = single or (len(results) == 1 and isinstance(inputs, (list, tuple)))
+        return results[0] if one else results
+
 
 class TextClassificationHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {"top_k": 1, "function_to_apply": None, "truncation": True}
+    params: ClassVar[Mapping[str, Any]] = {
+        "top_k": 1,
+        "function_to_apply": None,
+        "truncation": True,
+        "max_length": None,
+        "padding": False,
+    }
     int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {"top_k": (1, True)}
 
     def split_inputs(self, inputs):
@@ -202,180 +308,81 @@ class TextClassificationHandler(TaskHandler):
         return Prepared([model_features(encoding)], {})
 
     def finish(self, pipe, prepared, outputs, params):
-        top_k = self.param(params, "top_k")
         function = tasks.classification_function(
             pipe.config.problem_type, pipe.config.num_labels, self.param(params, "function_to_apply")
         )
-        ranked = tasks.text_classification(outputs[0]["logits"], pipe.config.id2label, function, top_k)
-        return ranked[0] if top_k == 1 else ranked
+        if "top_k" not in params:  # Transformers' "legacy" answer: the best label alone
+            return tasks.text_classification(outputs[0]["logits"], pipe.config.id2label, function, 1)[0]
+        return tasks.text_classification(
+            outputs[0]["logits"], pipe.config.id2label, function, params["top_k"]
+        )
+
+    def shape(self, inputs, single, results, call_params):
+        # Transformers wraps the answer for one text in a list unless the call itself names top_k
+        # (`clf("text")[0]["label"]`); a pair dict's answer comes alone.
+        if isinstance(inputs, str) and "top_k" not in call_params:
+            return [results[0]]
+        return results[0] if single else results
 
 
-def tokens_to_text(tokenizer: Any) -> Any:
-    """tokens -> text as the tokenizer decodes: WordPiece joined, then its clean-up of spaces ('york.')."""
+class FeatureExtractionHandler(TaskHandler):
+    """feature-extraction: token embeddings [1, T, H], or one pooled [H] vector."""
 
-    def join(tokens: list[str]) -> str:
-        text = tokenizer.convert_tokens_to_string(tokens)
-        return clean_up_tokenization(text) if tokenizer.clean_up_tokenization_spaces else text
-
-    return join
-
-
-class TokenClassificationHandler(TaskHandler):
     params: ClassVar[Mapping[str, Any]] = {
-        "aggregation_strategy": "none",
-        "ignore_labels": ("O",),
+        "pooling": None,
+        "normalize": False,
+        "return_tensors": False,
         "truncation": True,
     }
 
-    def prepare(self, pipe, item, params):
-        encoding = self.encode(
-            pipe, params, item, return_offsets_mapping=True, return_special_tokens_mask=True
-        )
-        state = {
-            "text": item,
-            "input_ids": encoding["input_ids"],
-            "offsets": encoding["offset_mapping"],
-            "special": encoding["special_tokens_mask"],
-            "word_ids": encoding.word_ids(),
-        }
-        return Prepared([model_features(encoding)], state)
-
-    def finish(self, pipe, prepared, outputs, params):
-        s, tok = prepared.state, pipe.tokenizer
-        ignore = self.param(params, "ignore_labels")
-        return tasks.token_classification(
-            outputs[0]["logits"],
-            s["input_ids"],
-            s["offsets"],
-            s["special"],
-            s["word_ids"],
-            s["text"],
-            pipe.config.id2label,
-            convert_ids_to_tokens=tok.convert_ids_to_tokens,
-            convert_tokens_to_string=tokens_to_text(tok),
-            unk_token_id=tok.unk_token_id,
-            aggregation_strategy=self.param(params, "aggregation_strategy"),
-            ignore_labels=[ignore] if isinstance(ignore, str) else list(ignore),
-        )
-
-
-def qa_items(question: Any, context: Any) -> list[dict[str, Any]]:
-    """{question, context} dicts from a question and a context, either of them a list (paired up)."""
-    if isinstance(question, list) and isinstance(context, list):
-        if len(question) != len(context):
-            raise ValueError(f"{len(question)} questions but {len(context)} contexts; give as many of each")
-        return [{"question": q, "context": c} for q, c in zip(question, context)]
-    if isinstance(question, list):
-        return [{"question": q, "context": context} for q in question]
-    if isinstance(context, list):
-        return [{"question": question, "context": c} for c in context]
-    return [{"question": question, "context": context}]
-
-
-class QuestionAnsweringHandler(TaskHandler):
-    params: ClassVar[Mapping[str, Any]] = {
-        "top_k": 1,
-        "doc_stride": None,
-        "max_answer_len": 15,
-        "max_seq_len": None,
-        "max_question_len": 64,
-        "handle_impossible_answer": False,
-        "align_to_words": True,
-    }
-    int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {
-        "top_k": (1, False),
-        "doc_stride": (0, True),
-        "max_answer_len": (1, False),
-        "max_seq_len": (1, True),
-        "max_question_len": (1, False),
-    }
-    input_keywords = ("question", "context")
-
-    def gather(self, inputs, keywords):
-        if inputs is MISSING:
-            if set(keywords) != {"question", "context"}:
-                raise TypeError("needs question=... and context=..., or a {'question', 'context'} dict")
-            inputs = keywords
-        elif keywords:
-            raise TypeError("give question=/context= or a {'question', 'context'} dict, not both")
-        dicts = [inputs] if isinstance(inputs, dict) else inputs
-        if not isinstance(dicts, list) or not all(isinstance(i, dict) for i in dicts):
-            raise TypeError("takes question=/context=, a {'question', 'context'} dict or a list of them")
-        items = []
-        for item in dicts:
-            if set(item) != {"question", "context"}:
-                raise ValueError(
-                    f"a question-answering input has keys 'question' and 'context', got {sorted(item)}"
-                )
-            items += qa_items(item["question"], item["context"])
-        # One answer for one dict of two strings; a list for a list or list-valued question/context.
-        single = isinstance(inputs, dict) and not any(isinstance(v, list) for v in inputs.values())
-        return single, items
+    def check_params(self, params):
+        params = super().check_params(params)
+        if params.get("pooling") not in (None, "mean", "cls"):
+            raise ValueError(f"pooling must be None, 'mean' or 'cls', got {params['pooling']!r}")
+        return params
 
     def prepare(self, pipe, item, params):
-        question, context = item.get("question"), item.get("context")
-        if not isinstance(question, str) or not question.strip():
-            raise ValueError("question-answering needs a non-empty 'question'")
-        if not isinstance(context, str) or not context.strip():
-            raise ValueError("question-answering needs a non-empty 'context'")
-        max_seq_len = self.param(params, "max_seq_len")
-        if max_seq_len is None:
-            max_seq_len = min(pipe.max_length, 384)  # Transformers' default
-        elif max_seq_len > pipe.max_length:
-            raise ValueError(f"max_seq_len={max_seq_len} is longer than the model's {pipe.max_length} tokens")
-        question_len = len(pipe.tokenizer.tokenize(question))
-        if question_len > self.param(params, "max_question_len"):
-            raise ValueError(
-                f"the question has {question_len} tokens, more than max_question_len="
-                f"{self.param(params, 'max_question_len')}"
-            )
-        room = max_seq_len - question_len - pipe.tokenizer.num_special_tokens_to_add(pair=True)
-        if room < 1:
-            raise ValueError(f"max_seq_len={max_seq_len} leaves no room for the context after the question")
-        stride = self.param(params, "doc_stride")
-        if stride is None:
-            stride = min(max_seq_len // 2, 128, room - 1)  # Transformers' default, kept inside the room
-        elif stride >= room:
-            raise ValueError(
-                f"doc_stride={stride} must be smaller than the {room} context tokens of a chunk "
-                f"(max_seq_len={max_seq_len} minus the question and special tokens)"
-            )
-        encoding = pipe.tokenizer(
-            question,
-            context,
-            truncation="only_second",
-            max_length=max_seq_len,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        features, chunks = [], []
-        for row in range(len(encoding["input_ids"])):
-            sequence_ids = encoding.sequence_ids(row)
-            features.append({k: encoding[k][row] for k in ("input_ids", "attention_mask", "token_type_ids")})
-            chunks.append(
-                {
-                    "offsets": encoding["offset_mapping"][row],
-                    "context_mask": np.array([s == 1 for s in sequence_ids], dtype=bool),
-                    "word_ids": encoding.word_ids(row),
-                }
-            )
-        return Prepared(features, {"context": context, "chunks": chunks})
+        encoding = self.encode(pipe, params, item)
+        return Prepared([model_features(encoding)], {"attention_mask": encoding["attention_mask"]})
 
     def finish(self, pipe, prepared, outputs, params):
-        chunks = [
-            {**chunk, "start_logits": out["start_logits"], "end_logits": out["end_logits"]}
-            for chunk, out in zip(prepared.state["chunks"], outputs)
-        ]
-        top_k = self.param(params, "top_k")
-        answers = tasks.question_answering(
-            chunks,
-            prepared.state["context"],
-            top_k=top_k,
-            max_answer_len=self.param(params, "max_answer_len"),
-            handle_impossible_answer=self.param(params, "handle_impossible_answer"),
-            align_to_words=bool(self.param(params, "align_to_words")),
+        hidden = np.asarray(outputs[0]["last_hidden_state"], dtype=np.float32)  # [T, H]
+        pooling = self.param(params, "pooling")
+        if pooling is None:
+            result = hidden[None]  # [1, T, H], as Transformers' feature-extraction returns
+        elif pooling == "cls":
+            result = hidden[0]
+        else:
+            result = tasks.mean_pool(hidden[None], np.asarray(prepared.state["attention_mask"])[None])[0]
+        if self.param(params, "normalize"):
+            result = tasks.l2_normalize(result)
+        return result if self.param(params, "return_tensors") else result.tolist()
+
+
+class NextSentenceHandler(TaskHandler):
+    """next-sentence-prediction: {is_next, score} for a pair of texts."""
+
+    params: ClassVar[Mapping[str, Any]] = {"truncation": True}
+
+    def split_inputs(self, inputs):
+        if isinstance(inputs, dict) or (isinstance(inputs, tuple) and len(inputs) == 2):
+            return True, [inputs]
+        if isinstance(inputs, list):
+            return False, inputs
+        raise TypeError(
+            "next-sentence-prediction takes {'text': A, 'text_pair': B}, a pair (A, B), or a list of them"
         )
-        if top_k == 1:
-            return answers[0] if answers else {"score": 0.0, "start": 0, "end": 0, "answer": ""}
-        return answers
+
+    def prepare(self, pipe, item, params):
+        if isinstance(item, dict):
+            first, second = item.get("text"), item.get("text_pair")
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            first, second = item
+        else:
+            raise TypeError(f"a next-sentence input must be a pair of texts, got {item!r}")
+        if not isinstance(first, str) or not isinstance(second, str):
+            raise ValueError("next-sentence-prediction needs two texts: 'text' and 'text_pair'")
+        return Prepared([model_features(self.encode(pipe, params, first, second))], {})
+
+    def finish(self, pipe, prepared, outputs, params):
+        return tasks.next_sentence(outputs[0]["logits"])

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from bert_common.config import BertConfig
-from bert_common.pipelines import Pipeline, build_pipeline
+from bert_common.pipelines import Pipeline, build_pipeline, resolve_device
 from bert_flax.pretrained import FlaxBertPreTrainedModel
 from bert_flax.registry import MODEL_CLASSES
 
@@ -70,21 +70,29 @@ def pipeline(
         ValueError: an unknown task, or a model whose head cannot serve it (bert_common.pipelines).
     """
 
-    def load(head: str, source: str) -> tuple[FlaxBertPreTrainedModel, BertConfig, list]:
-        loaded, config, info = load_model(head, source)
+    target = resolve_device(device)  # None, "cpu", an accelerator index k, or the caller's own device
+    if target == "cpu":
+        target = jax.devices("cpu")[0]
+    elif isinstance(target, int):
+        target = jax.devices()[target]
+
+    def load(
+        head: str, source: str, **from_pretrained: Any
+    ) -> tuple[FlaxBertPreTrainedModel, BertConfig, list]:
+        loaded, config, info = load_model(head, source, **from_pretrained)
         return loaded, config, info["missing_keys"]
 
     def run(loaded: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        if device is None:
+        if target is None:
             return run_numpy(loaded, arrays)
-        with jax.default_device(device):
+        with jax.default_device(target):
             return run_numpy(loaded, arrays)
 
     return build_pipeline(
         task,
         model,
         tokenizer,
-        framework="flax",
+        twin="flax",
         load=load,
         run=run,
         model_type=FlaxBertPreTrainedModel,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from bert_common.config import BertConfig
-from bert_common.pipelines import Pipeline, build_pipeline
+from bert_common.pipelines import Pipeline, build_pipeline, resolve_device
 from bert_pt.pretrained import BertPreTrainedModel
 from bert_pt.registry import model_class
 
@@ -73,22 +73,26 @@ def pipeline(
             bert_common.pipelines.build_pipeline); and the errors of from_pretrained when loading.
     """
 
-    def load(head: str, source: str) -> tuple[Any, BertConfig, list[str]]:
-        loaded, config, info = load_model(head, source)
+    target = resolve_device(device)  # None, "cpu", an accelerator index k, or the caller's own device
+    if isinstance(target, int):
+        target = f"cuda:{target}"
+
+    def load(head: str, source: str, **from_pretrained: Any) -> tuple[Any, BertConfig, list[str]]:
+        loaded, config, info = load_model(head, source, **from_pretrained)
         return loaded, config, info["missing_keys"]
 
     pipe = build_pipeline(
         task,
         model,
         tokenizer,
-        framework="pt",
+        twin="pt",
         load=load,
         run=run_numpy,
         model_type=BertPreTrainedModel,
         batch_size=batch_size,
         **kwargs,
     )
-    if device is not None:
-        pipe.model.to(device)
+    if target is not None:
+        pipe.model.to(target)
     pipe.model.eval()
     return pipe

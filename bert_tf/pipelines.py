@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_common.config import BertConfig
-from bert_common.pipelines import Pipeline, build_pipeline
+from bert_common.pipelines import Pipeline, build_pipeline, resolve_device
 from bert_tf.pretrained import TFBertPreTrainedModel
 from bert_tf.registry import model_class
 
@@ -77,21 +77,29 @@ def pipeline(
         bert_common.pipelines.UntrainedHeadError: the checkpoint lacks the weights of the task's head.
     """
 
-    def load(head: str, source: str) -> tuple[TFBertPreTrainedModel, BertConfig, list[str]]:
-        loaded, config, info = load_model(head, source)
+    target = resolve_device(device)  # None, "cpu", an accelerator index k, or the caller's own name
+    if target == "cpu":
+        target = "/CPU:0"
+    elif isinstance(target, int):
+        target = f"/GPU:{target}"
+
+    def load(
+        head: str, source: str, **from_pretrained: Any
+    ) -> tuple[TFBertPreTrainedModel, BertConfig, list[str]]:
+        loaded, config, info = load_model(head, source, **from_pretrained)
         return loaded, config, info["missing_keys"]
 
     def run(loaded: TFBertPreTrainedModel, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        if device is None:
+        if target is None:
             return run_numpy(loaded, arrays)
-        with tf.device(device):
+        with tf.device(target):
             return run_numpy(loaded, arrays)
 
     return build_pipeline(
         task,
         model,
         tokenizer,
-        framework="tf",
+        twin="tf",
         load=load,
         run=run,
         model_type=TFBertPreTrainedModel,

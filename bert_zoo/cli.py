@@ -1,10 +1,11 @@
-"""The `bert-zoo` command line: run (the main job), demo, convert and diff.
+"""The `bert-zoo` command line: run (the main job), demo, convert, diff and export.
 
     bert-zoo run --task fill-mask --model DIR "Paris is the [MASK] of France."
     echo "A man is eating food." | bert-zoo run --task feature-extraction --pooling mean
     bert-zoo demo
     bert-zoo convert SRC OUT --to tf-h5
     bert-zoo diff MODEL --frameworks pt,tf,flax
+    bert-zoo export MODEL OUT --to onnx
 
 Each command is one module of bert_zoo with an `add_parser(sub)` and a `cmd_<name>(args)`; this module
 only assembles them. Bad input (unknown task or framework, a directory without weights, QA without a
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from bert_zoo import CliError, convert, demo, diff, run
+from bert_zoo.export import add_export_parser
 from bert_zoo.twins import quiet_frameworks
 
 
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in (run, demo, convert, diff):
         command.add_parser(sub)
+    add_export_parser(sub)
     return parser
 
 

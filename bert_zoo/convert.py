@@ -1,11 +1,19 @@
-"""`bert-zoo convert SRC OUT [--from F] [--to F] [--model-class HEAD] [--no-verify]`.
+"""`bert-zoo convert SRC OUT [--from F] [--to F] [--model-class HEAD] [--overwrite] [--no-verify]`.
 
 Reads a checkpoint directory (or hub id) in any format, checks it against its config, writes config.json
-+ the weights in the target format + the tokenizer files to OUT, and by default loads source and result
-in the matching twins and compares every output field (exit 1 above 1e-5, or on a NaN or Inf). Bad
-input (weights that are not floating point or hold NaN/Inf included): one line on stderr, exit 2, and
-nothing left in OUT (it is written to `.OUT.tmp-PID-XXXX` beside OUT and moved into place only when
-complete; what a killed run left there is removed by the next). `load_source` is shared with `bert-zoo diff`.
++ the weights in the target format + the tokenizer files + the sentence-transformers files (modules.json,
+its module folders such as 1_Pooling/, sentence_bert_config.json, config_sentence_transformers.json,
+README.md) to OUT, and by default loads source and result in the matching twins and compares every
+output field (exit 1 above 1e-5, or on a NaN or Inf). Formats are named as the rest of the command line
+names them (FORMAT_ALIASES: pt, bin, tf / h5, flax / msgpack). Bad input (weights that are not floating
+point or hold NaN/Inf included): one line on stderr, exit 2, and nothing left in OUT.
+
+OUT is written all at once (conversion.formats.atomic): into `.OUT.tmp-PID-XXXX` beside it, moved into
+place only when complete and verified; what a killed run left there is removed by the next. A non-empty
+OUT is refused unless `--overwrite`: then the files the conversion writes replace OUT's (config.json and
+every layout of the target format, see bert_zoo.convert_files.replaced_by) and everything else in OUT is
+kept, in the same atomic step. Progress bars (reading, writing, verifying) go to stderr when it is a
+terminal; TensorFlow's start-up lines never do. `load_source` is shared with `bert-zoo diff`.
 
 Weights are canonical (`dict[name, numpy.ndarray]`, dense `[out, in]`, embeddings `[V, H]`) between
 reading and writing; the formats themselves are conversion.formats.
@@ -15,67 +23,164 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
-import os
-import re
-import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bert_common.config import BertConfig
-from bert_common.files import read_text_file, resolve_model_dir
+from bert_common.files import resolve_model_dir
 from bert_common.heads import HEADS, get_head, head_of_checkpoint
 from bert_common.tokenization import TOKENIZER_FILES
+from bert_zoo.console import (
+    ProgressState,
+    import_tensorflow_quietly,
+    print_key_report,
+    print_verification,
+    progress_bar,
+    quiet_tensorflow,
+)
+from bert_zoo.convert_files import (
+    SENTENCE_TRANSFORMERS_PATTERNS,
+    CarryError,
+    clean_legacy_staging,
+    copy_sentence_transformers,
+    copy_tokenizer,
+    replaced_by,
+    weight_files,
+)
+from bert_zoo.twins import quiet_frameworks
 from bert_zoo.verify import (
-    ATOL,
     FORMAT_TWIN,
     compare_outputs,
-    group_diffs,
     run_in,
     sample_inputs,
-    within,
-    worst_field,
 )
 from conversion.canonical import fit_to_model, normalize_legacy_names
 from conversion.checkpoint import (
     DISK_FORMATS,
     FALLBACK_PATTERNS,
     PRETRAINED_PATTERNS,
-    WEIGHT_FILE_NAMES,
     detect_format,
     read_checkpoint,
     write_weights,
 )
 from conversion.formats.atomic import atomic_directory
+from conversion.formats.safetensors import DEFAULT_MAX_SHARD_SIZE, parse_size
 from conversion.names import TIED_DECODER_WEIGHT, WORD_EMBEDDINGS
 from conversion.shapes import model_shapes
 
 logger = logging.getLogger("bert_zoo")
 
 TARGET_FORMATS = ("safetensors", "pytorch", "tf-h5", "flax-msgpack")
-PROGRESS_BYTES = 50 * 2**20
+# The names the rest of the command line uses (frameworks, file types) for the formats. `pt` is what
+# PyTorch's save_pretrained writes (safetensors); as a source it is either PyTorch file.
+FORMAT_ALIASES = {
+    "pt": "safetensors",
+    "bin": "pytorch",
+    "torch": "pytorch",
+    "tf": "tf-h5",
+    "h5": "tf-h5",
+    "keras": "tf-h5",
+    "flax": "flax-msgpack",
+    "msgpack": "flax-msgpack",
+    "jax": "flax-msgpack",
+}
+EXAMPLES = """examples:
+  bert-zoo convert ./bert-base-uncased ./bert-tf --to tf        # safetensors -> tf_model.h5, verified
+  bert-zoo convert ./my-model ./my-model --to tf --overwrite    # add tf_model.h5 beside model.safetensors
+  bert-zoo convert google/bert_uncased_L-2_H-128_A-2 ./small    # a hub id; safetensors by default
+  bert-zoo convert ./uncased_L-12_H-768_A-12 ./bert --to bin    # a Google TF1 release -> pytorch_model.bin
+  bert-zoo convert ./big ./big-st --max-shard-size 500MB        # safetensors shards of at most 500 MB
+
+formats (--from / --to): safetensors (pt), pytorch (bin), tf-h5 (tf, h5), flax-msgpack (flax, msgpack);
+google-tf1 (--from only). --from pt reads model.safetensors, else pytorch_model.bin."""
 
 
 class ConversionError(ValueError):
     """A conversion that cannot be done as asked (bad input, config and weights that disagree)."""
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (unless the help names it), examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def format_name(*, source: bool) -> Any:
+    """An argparse `type`: a format name or alias -> the format (unknown names are left to `choices`)."""
+
+    def parse(text: str) -> str:
+        name = text.strip().lower()
+        if source and name == "pt":
+            return "pt"
+        return FORMAT_ALIASES.get(name, name)
+
+    return parse
+
+
+def shard_size(text: str) -> int:
+    """An argparse `type`: bytes, or a size such as "5GB" / "500MB" / "10KiB", > 0."""
+    try:
+        return parse_size(int(text) if text.strip().isdigit() else text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def add_parser(sub: Any) -> None:
     """Register `convert` on the `bert-zoo` sub-command parser."""
-    convert = sub.add_parser("convert", help="convert a checkpoint between formats, verified by default")
-    convert.add_argument("src", help="source directory or hub id")
-    convert.add_argument("out", help="output directory (must not exist, or be empty)")
-    convert.add_argument("--from", dest="from_format", default="auto", choices=("auto", *DISK_FORMATS))
-    convert.add_argument("--to", dest="to_format", default="safetensors", choices=TARGET_FORMATS)
-    convert.add_argument(
-        "--model-class", default=None, help=f"the head: one of {', '.join(HEADS)} (default: from the weights)"
+    convert = sub.add_parser(
+        "convert",
+        help="convert a checkpoint between formats, verified by default",
+        description="Convert a checkpoint directory (or hub id) to another weights format.\nThe tokenizer "
+        "and sentence-transformers files come along; both sides are loaded in their twins and compared.",
+        epilog=EXAMPLES,
+        formatter_class=_HelpFormatter,
     )
-    convert.add_argument("--max-shard-size", default="5GB", help="safetensors shard size (default 5GB)")
+    convert.add_argument("src", help="source directory or hub id")
+    convert.add_argument("out", help="output directory (must not exist or be empty, unless --overwrite)")
+    convert.add_argument(
+        "--from",
+        dest="from_format",
+        default="auto",
+        type=format_name(source=True),
+        choices=("auto", *DISK_FORMATS, *FORMAT_ALIASES),
+        metavar="FORMAT",
+        help="source format: auto (what SRC holds), or a format or alias listed below",
+    )
+    convert.add_argument(
+        "--to",
+        dest="to_format",
+        default="safetensors",
+        type=format_name(source=False),
+        choices=(*TARGET_FORMATS, *FORMAT_ALIASES),
+        metavar="FORMAT",
+        help="target format, or an alias listed below",
+    )
+    convert.add_argument(
+        "--model-class",
+        default=None,
+        metavar="HEAD",
+        help=f"the head: one of {', '.join(HEADS)} (default: from the weights)",
+    )
+    convert.add_argument(
+        "--max-shard-size",
+        default=None,
+        type=shard_size,
+        metavar="SIZE",
+        help=f"safetensors only: largest shard, bytes or a size like 500MB (default: {DEFAULT_MAX_SHARD_SIZE})",
+    )
+    convert.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty OUT: replace its config.json and target-format weights, keep the rest",
+    )
     convert.add_argument(
         "--no-verify", action="store_true", help="skip loading both sides and comparing outputs"
     )
@@ -85,39 +190,9 @@ def add_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------ convert
 
 
-class _ProgressState(Mapping[str, np.ndarray]):
-    """A read-only view of the weights that advances a progress bar (by bytes) as writers read it."""
-
-    def __init__(self, state: Mapping[str, np.ndarray], desc: str) -> None:
-        from tqdm.auto import tqdm
-
-        self._state = state
-        total = sum(v.nbytes for v in state.values())
-        self._bar = tqdm(
-            total=total,
-            desc=desc,
-            unit="B",
-            unit_scale=True,
-            disable=None if total > PROGRESS_BYTES else True,
-        )
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        value = self._state[key]
-        self._bar.update(value.nbytes)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._state)
-
-    def __len__(self) -> int:
-        return len(self._state)
-
-    def close(self) -> None:
-        self._bar.close()
-
-
 def _source_dir(src: str) -> Path:
-    return resolve_model_dir(src, allow_patterns=[*PRETRAINED_PATTERNS, *FALLBACK_PATTERNS, *TOKENIZER_FILES])
+    patterns = [*PRETRAINED_PATTERNS, *FALLBACK_PATTERNS, *TOKENIZER_FILES, *SENTENCE_TRANSFORMERS_PATTERNS]
+    return resolve_model_dir(src, allow_patterns=patterns)
 
 
 def load_source(
@@ -125,7 +200,8 @@ def load_source(
 ) -> tuple[Path, str, BertConfig, str, dict[str, np.ndarray], dict[str, Any]]:
     """(directory, format, config, head, canonical weights fitted to the head, key report).
 
-    from_format: one of DISK_FORMATS or "auto"; model_class: a head name, or None to read it off the
+    from_format: one of DISK_FORMATS, "auto", or "pt" (the PyTorch files: safetensors, else
+    pytorch_model.bin); model_class: a head name, or None to read it off the
     weights. allow_nonfinite: accept weights holding NaN or Inf (`bert-zoo diff` shows where they
     lead), listed in the report's "nonfinite"; a conversion refuses them (the default).
 
@@ -136,9 +212,21 @@ def load_source(
             not floating point), a tensor whose shape does not fit the config.
     """
     directory = _source_dir(src)
-    fmt = detect_format(directory) if from_format == "auto" else from_format
+    fmt = detect_format(directory) if from_format in ("auto", "pt") else from_format
+    if from_format == "pt" and fmt not in ("safetensors", "pytorch"):
+        raise ConversionError(
+            f"--from pt: {directory} holds no PyTorch weights (model.safetensors or pytorch_model.bin), "
+            f"only {fmt}; name that format, or leave --from out"
+        )
     config = BertConfig.from_pretrained(directory)
-    read = read_checkpoint(directory, fmt)
+    if fmt == "google-tf1":
+        import_tensorflow_quietly()
+    files = weight_files(directory, fmt)
+    with progress_bar(
+        sum(p.stat().st_size for p in files), f"reading {files[0].name if files else fmt}", "B"
+    ) as bar:
+        read = read_checkpoint(directory, fmt)
+        bar.update(bar.total - bar.n)
     if read.nonfinite and not allow_nonfinite:
         raise ConversionError(
             f"{directory / read.file_name}: {len(read.nonfinite)} weight(s) hold NaN or Inf values, e.g. "
@@ -182,65 +270,6 @@ def load_source(
     return directory, fmt, config, head, fitted, key_report
 
 
-def _print_key_report(report: Mapping[str, Any], out_format: str) -> None:
-    print(f"source:  {report['source']} ({report['format']}), head {report['head']}")
-    print(f"tensors: {report['tensors']} written as {out_format}")
-    dropped, renamed = report["dropped"], report["renamed"]
-    if dropped:
-        reasons: dict[str, list[str]] = {}
-        for name, reason in dropped.items():
-            reasons.setdefault(reason, []).append(name)
-        for reason, names in reasons.items():
-            shown = ", ".join(names[:4]) + (f", ... ({len(names)} in all)" if len(names) > 4 else "")
-            print(f"dropped: {shown} -- {reason}")
-    if renamed:
-        legacy = {k: v for k, v in renamed.items() if not (v == "bert." + k or k == "bert." + v)}
-        prefixed = len(renamed) - len(legacy)
-        for old, new in list(legacy.items())[:6]:
-            print(f"renamed: {old} -> {new}")
-        if len(legacy) > 6:
-            print(f"renamed: ... {len(legacy)} legacy names in all")
-        if prefixed:
-            print(f"renamed: {prefixed} names gained or lost the 'bert.' prefix")
-
-
-def _copy_tokenizer(src: Path, out: Path) -> list[str]:
-    copied = []
-    for name in TOKENIZER_FILES:
-        if (src / name).is_file():
-            shutil.copy2(src / name, out / name)
-            copied.append(name)
-    if "vocab.txt" in copied and "tokenizer_config.json" not in copied:
-        # A Google release: write the full tokenizer layout so every loader can use it.
-        from bert_common import BertTokenizerFast
-
-        cased = _vocab_is_cased(src / "vocab.txt")
-        BertTokenizerFast(vocab_file=str(src / "vocab.txt"), do_lower_case=not cased).save_pretrained(out)
-        copied = [n for n in TOKENIZER_FILES if (out / n).is_file()]
-    elif "tokenizer_config.json" in copied:
-        import json
-
-        # A tokenizer without a limit of its own gets the model's (OUT's config.json is written first);
-        # the Google-release branch above gets it from save_pretrained.
-        path = out / "tokenizer_config.json"
-        settings = json.loads(path.read_text(encoding="utf-8"))
-        limit = settings.get("model_max_length") if isinstance(settings, dict) else 0
-        if not isinstance(limit, int) or limit >= int(1e30):
-            config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-            settings["model_max_length"] = int(config["max_position_embeddings"])
-            path.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return copied
-
-
-def _vocab_is_cased(path: Path) -> bool:
-    """True when the vocabulary has upper-case word pieces (Google's cased releases)."""
-    for line in read_text_file(path, "vocabulary file").splitlines():
-        token = line.strip()
-        if token and not (token.startswith("[") and token.endswith("]")) and token != token.lower():
-            return True
-    return False
-
-
 def verify(
     src: Path, src_format: str, out: Path, out_format: str, head: str, config: BertConfig
 ) -> dict[str, float]:
@@ -251,51 +280,81 @@ def verify(
     """
     arrays = sample_inputs(config, head)
     forward = {"output_hidden_states": True}
-    before, _ = run_in(FORMAT_TWIN[src_format], src, head, arrays, **forward)
-    after, _ = run_in(FORMAT_TWIN[out_format], out, head, arrays, **forward)
+    with progress_bar(2, "verifying", "model") as bar:
+        before, _ = run_in(FORMAT_TWIN[src_format], src, head, arrays, **forward)
+        bar.update(1)
+        after, _ = run_in(FORMAT_TWIN[out_format], out, head, arrays, **forward)
+        bar.update(1)
     return compare_outputs(before, after)
+
+
+def _check_out(out: Path, overwrite: bool) -> list[str]:
+    """The entries of an existing OUT (empty when there is none); refuses what cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise ConversionError(f"output {out} is a file, not a directory")
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if entries and not overwrite:
+        raise ConversionError(
+            f"output {out} already exists and is not an empty directory; pass --overwrite to write into it "
+            "(its config.json and weights of the target format are replaced, the other files kept)"
+        )
+    return entries
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert `args.src` to `args.out`; returns 0, or 1 when verification fails (nothing written).
 
     Raises:
-        ConversionError: an `out` that is not empty, weights that do not fit the head, google-tf1 as target.
+        ConversionError: an `out` that is not empty (without --overwrite) or is a file, weights that do
+            not fit the head, --max-shard-size for a format that is not sharded, an unreadable
+            sentence-transformers modules.json.
     """
     quiet_loading(args)
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConversionError(f"output {out} already exists and is not an empty directory")
+    existing = _check_out(out, args.overwrite)
+    if args.max_shard_size is not None and args.to_format != "safetensors":
+        raise ConversionError(f"--max-shard-size applies to safetensors only, not {args.to_format}")
     start = time.perf_counter()
     src_dir, src_format, config, head, state, report = load_source(
         args.src, args.from_format, args.model_class
     )
-    if src_format == "google-tf1" and args.to_format == "google-tf1":
-        raise ConversionError("google-tf1 can only be read")
-    _print_key_report(report, args.to_format)
-    _clean_legacy_staging(out)
+    print_key_report(report, args.to_format)
+    clean_legacy_staging(out)
+    replaces = replaced_by(args.to_format)
     try:
-        # Written into `.OUT.tmp-PID-XXXX` beside OUT, moved into place only when complete and verified;
-        # the leftovers of a killed run are removed here first (conversion.formats.atomic).
-        with atomic_directory(out, caller="bert-zoo convert") as tmp:
+        # Written into `.OUT.tmp-PID-XXXX` beside OUT, moved into place only when complete and verified
+        # (with --overwrite, OUT's other entries come along); the leftovers of a killed run are removed
+        # here first (conversion.formats.atomic).
+        with atomic_directory(out, replaces=replaces, caller="bert-zoo convert") as tmp:
             saved = config.copy()
             saved.architectures = [head]
             saved.save_pretrained(tmp)
-            progress = _ProgressState(state, desc=f"writing {args.to_format}")
+            progress = ProgressState(state, desc=f"writing {args.to_format}")
             try:
                 files = write_weights(
-                    progress, tmp, args.to_format, model_class=head, max_shard_size=args.max_shard_size
+                    progress,
+                    tmp,
+                    args.to_format,
+                    model_class=head,
+                    max_shard_size=args.max_shard_size or DEFAULT_MAX_SHARD_SIZE,
                 )
             finally:
                 progress.close()
-            copied = _copy_tokenizer(src_dir, tmp)
+            try:
+                copied = copy_tokenizer(src_dir, tmp) + copy_sentence_transformers(src_dir, tmp)
+            except CarryError as err:
+                raise ConversionError(str(err)) from None
             print(
                 f"wrote:   config.json, {', '.join(f.name for f in files)}"
                 + (f", {', '.join(copied)}" if copied else "")
             )
+            written = {p.name for p in tmp.iterdir()}
+            kept = [n for n in existing if not (replaces(n) or n in written or n.startswith(".bert-zoo."))]
+            if kept:
+                print(f"kept:    {', '.join(kept)} (already in {out})")
             if not args.no_verify:
                 diffs = verify(src_dir, src_format, tmp, args.to_format, head, config)
-                if _print_verification(diffs, FORMAT_TWIN[src_format], FORMAT_TWIN[args.to_format]):
+                if print_verification(diffs, FORMAT_TWIN[src_format], FORMAT_TWIN[args.to_format]):
                     raise _VerificationFailed()
     except _VerificationFailed:
         print(f"verification failed: nothing written to {out}", file=sys.stderr)
@@ -304,47 +363,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
-# The temporary folders of bert-zoo convert before it used conversion.formats.atomic: tempfile.mkdtemp
-# names, `.OUT.` and 8 characters. Removed when they hold only what a conversion writes.
-_LEGACY_STAGING = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}$")
-
-
-def _clean_legacy_staging(out: Path) -> None:
-    out = Path(os.path.abspath(out))
-    if not out.parent.is_dir():
-        return
-    ours = {"config.json", *WEIGHT_FILE_NAMES.values(), *TOKENIZER_FILES}
-    for entry in out.parent.iterdir():
-        match = _LEGACY_STAGING.match(entry.name)
-        if not (match and match["name"] == out.name and entry.is_dir() and not entry.is_symlink()):
-            continue
-        names = {p.name for p in entry.iterdir()}
-        if all(n in ours or n.endswith(".safetensors") or n.startswith("model.safetensors") for n in names):
-            shutil.rmtree(entry, ignore_errors=True)
-            logger.info("removed %s, left by a bert-zoo convert that was killed", entry)
-
-
 class _VerificationFailed(Exception):
     """The converted weights do not reproduce the source's outputs within 1e-5."""
 
 
-def _print_verification(diffs: Mapping[str, float], before: str, after: str) -> int:
-    worst_name, worst = worst_field(diffs)
-    print(f"verify:  source in {before} vs result in {after}, max |diff| per output field:")
-    for name, value in group_diffs(diffs).items():
-        flag = "" if within(value) else ("   <-- NaN or Inf" if math.isnan(value) else "   <-- above 1e-5")
-        print(f"  {name:<28} {value:.2e}{flag}")
-    if math.isnan(worst):
-        print(f"  worst: {worst_name} nan: an output holds NaN or Inf on at least one side")
-        return 1
-    if not within(worst):
-        print(f"  worst: {worst_name} {worst:.2e} > {ATOL:g}")
-        return 1
-    print(f"  all fields within {ATOL:g}")
-    return 0
-
-
 def quiet_loading(args: argparse.Namespace) -> None:
-    """Loading reports go to the log; the commands print their own key report instead."""
+    """Loading reports go to the log; the commands print their own key report instead. Without -v,
+    TensorFlow says nothing either (bert_zoo.console.quiet_tensorflow)."""
+    quiet_frameworks()
     if not getattr(args, "verbose", False):
         logging.getLogger("bert_zoo").setLevel(logging.ERROR)
+        quiet_tensorflow()

@@ -188,9 +188,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         params["aggregation_strategy"] = args.aggregation_strategy
     pipe = twin.pipeline(task.name, model=args.model, batch_size=args.batch_size)
     _check_tokens(pipe.tokenizer, items)
-    results = pipe(items, **params)
+    # Streamed: one answer per input, each line written as soon as its batch is done.
     out = sys.stdout
-    for item, result in zip(items, results):
+    for item, result in zip(items, pipe(iter(items), **params)):
         out.write(json.dumps({"input": item, "output": _jsonable(result)}, ensure_ascii=False) + "\n")
-    out.flush()
+        out.flush()
     return 0

@@ -6,6 +6,7 @@ import pytest
 
 from bert_common import BertConfig, default_model_dir
 from bert_common.config import SUPPORTED_ACTIVATIONS
+from tests.helpers import REFERENCE
 
 
 def test_defaults_match_the_transformers_signature():
@@ -172,3 +173,113 @@ def test_copy_is_deep_and_validated():
 
 def test_attention_head_size():
     assert BertConfig(hidden_size=384, num_attention_heads=12).attention_head_size == 32
+
+
+# ---- issue 12 item 4: update, use_return_dict, name_or_path, to_diff_dict, return_unused_kwargs.
+# Right values: tests/fixtures/reference/config_reference.json, written by Transformers 4.57.1's BertConfig
+# (tests/fixtures/reference/make_config.py, run outside the project).
+
+REFERENCE_CONFIG = json.loads((REFERENCE / "config_reference.json").read_text())
+
+
+def as_json(value):
+    """The JSON form (string ids), without `transformers_version`: Transformers stamps its own version
+    into every dict; BertConfig keeps the one read from a file, if any."""
+    data = json.loads(json.dumps(value))
+    data.pop("transformers_version", None)
+    return data
+
+
+@pytest.mark.parametrize("case", REFERENCE_CONFIG["diff"], ids=lambda case: case["name"])
+def test_to_diff_dict_and_use_return_dict_match_transformers(case):
+    config = BertConfig.from_dict(case["config"])
+    assert as_json(config.to_diff_dict()) == as_json(case["to_diff_dict"])
+    assert config.use_return_dict is case["use_return_dict"]
+    assert json.loads(config.to_json_string(use_diff=True)) == json.loads(json.dumps(config.to_diff_dict()))
+
+
+@pytest.mark.parametrize("case", REFERENCE_CONFIG["update"], ids=lambda case: ",".join(case["update"]))
+def test_update_matches_transformers(case):
+    config = BertConfig.from_dict(case["config"])
+    assert config.update(dict(case["update"])) is None
+    assert as_json(config.to_diff_dict()) == as_json(case["to_diff_dict"])
+
+
+def test_update_is_checked_and_changes_nothing_on_an_error():
+    config = BertConfig(hidden_size=64, num_attention_heads=4)
+    with pytest.raises(ValueError, match="must be divisible by num_attention_heads"):
+        config.update({"hidden_dropout_prob": 0.0, "num_attention_heads": 5})
+    assert config.hidden_dropout_prob == 0.1 and config.num_attention_heads == 4
+    with pytest.raises(TypeError, match=r"'hiden_size' \(did you mean 'hidden_size'\?\)"):
+        config.update({"hiden_size": 128})
+    with pytest.raises(TypeError, match="expects a mapping"):
+        config.update([("hidden_size", 128)])
+    loaded = BertConfig.from_pretrained(default_model_dir())
+    loaded.update({"gradient_checkpointing": True, "_name_or_path": "mine"})  # an extra, the name
+    assert loaded.gradient_checkpointing is True and loaded.name_or_path == "mine"
+
+
+def test_new_label_maps_replace_both_maps():
+    """Worked out by hand: a new id2label names the labels, so label2id follows it (the old code kept the
+    stale label2id {'a': 0, 'b': 1}; Transformers' update leaves it stale too)."""
+    config = BertConfig(id2label={0: "a", 1: "b"})
+    assert config.copy(id2label={0: "x", 1: "y"}).label2id == {"x": 0, "y": 1}
+    config.update({"label2id": {"p": 1, "q": 0, "r": 2}})
+    assert config.id2label == {0: "q", 1: "p", 2: "r"} and config.num_labels == 3
+
+
+@pytest.mark.parametrize("case", REFERENCE_CONFIG["relabel"], ids=lambda case: str(case["kwargs"]))
+def test_num_labels_renames_only_when_the_count_changes(tmp_path, case):
+    BertConfig(hidden_size=64, num_attention_heads=4, id2label=case["id2label"]).save_pretrained(tmp_path)
+    config = BertConfig.from_pretrained(tmp_path, **case["kwargs"])
+    assert as_json(config.id2label) == case["result"]
+
+
+@pytest.mark.parametrize("case", REFERENCE_CONFIG["unused"], ids=lambda case: ",".join(case["kwargs"]))
+def test_from_pretrained_returns_unused_kwargs(tmp_path, case):
+    BertConfig(
+        vocab_size=99,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    ).save_pretrained(tmp_path)
+    config, unused = BertConfig.from_pretrained(tmp_path, **case["kwargs"], return_unused_kwargs=True)
+    assert unused == case["unused"]
+    assert {k: getattr(config, k) for k in case["set"]} == case["set"]
+    assert isinstance(BertConfig.from_pretrained(tmp_path, return_unused_kwargs=False), BertConfig)
+    if case["unused"]:  # without the flag, a key that is no field is still an error, never dropped
+        with pytest.raises(TypeError, match="unknown BertConfig argument"):
+            BertConfig.from_pretrained(tmp_path, **case["kwargs"])
+
+
+def test_name_or_path(tmp_path):
+    """Transformers (fixture): "" for a new config, `_name_or_path` in its dicts, the path given after a
+    model's from_pretrained, never written by save_pretrained. Its BertConfig.from_pretrained keeps the
+    file's stale `_name_or_path` ("nreimers/..." in all-MiniLM-L6-v2's config.json, a name the file was
+    once loaded from); here it gives the path given, as the model loaders do, since every twin builds its
+    config through it."""
+    expected = REFERENCE_CONFIG["name_or_path"]
+    assert BertConfig().name_or_path == expected["BertConfig()"] == ""
+    assert expected["BertModel.from_pretrained: config"] == "the path given"
+    minilm = json.loads((default_model_dir() / "config.json").read_text())
+    assert BertConfig.from_dict(minilm).name_or_path == expected["BertConfig.from_pretrained, file names one"]
+    config = BertConfig.from_pretrained(str(default_model_dir()))
+    assert config.name_or_path == str(default_model_dir())
+    assert "_name_or_path" not in config.extra and config.copy().name_or_path == config.name_or_path
+    config.save_pretrained(tmp_path)
+    assert ("_name_or_path" in json.loads((tmp_path / "config.json").read_text())) is expected[
+        "save_pretrained writes _name_or_path"
+    ]
+    assert BertConfig.from_pretrained(tmp_path) == config  # equal wherever each was loaded from
+    config.name_or_path = tmp_path
+    assert config.name_or_path == str(tmp_path) and config._name_or_path == str(tmp_path)
+
+
+def test_a_loaded_model_knows_its_directory():
+    import bert_pt
+
+    directory = REFERENCE / "tiny" / "BertForMaskedLM"
+    model = bert_pt.BertForMaskedLM.from_pretrained(str(directory))
+    assert model.config.name_or_path == str(directory)

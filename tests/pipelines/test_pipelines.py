@@ -92,7 +92,8 @@ def test_text_classification_scores_are_a_distribution(answers, task_models):
     best = twin("pt").pipeline("text-classification", model=task_models["text-classification"])(
         "john is happy"
     )
-    assert best == {"label": ranked[0]["label"], "score": pytest.approx(ranked[0]["score"])}
+    # One text gives a list of one answer, as in Transformers 4.57 (issue 12 item 6: clf(x)[0]["label"]).
+    assert best == [{"label": ranked[0]["label"], "score": pytest.approx(ranked[0]["score"])}]
 
 
 def test_token_classification_offsets_point_into_the_text(answers):
@@ -169,7 +170,9 @@ def test_bad_arguments(task_models):
     with pytest.raises(ValueError, match="no inputs given"):
         pipe([])
     with pytest.raises(ValueError, match="pass its tokenizer too"):
-        twin("pt").pipeline("fill-mask", model=pipe.model)
+        # a model built from a config, not loaded from anywhere: its tokenizer cannot be inferred
+        unloaded = twin("pt").BertForMaskedLM(type(pipe.model.config).from_dict(pipe.model.config.to_dict()))
+        twin("pt").pipeline("fill-mask", model=unloaded)
     qa = twin("pt").pipeline("question-answering", model=task_models["question-answering"])
     with pytest.raises(ValueError, match="non-empty 'context'"):
         qa({"question": "who?", "context": ""})
@@ -202,7 +205,8 @@ def test_question_answering_call_forms_agree(task_models):
     assert_same_answers(qa(question=questions, context=contexts), both)
     same_context = qa(question=[first["question"], "where?"], context=first["context"])
     assert_same_answers(same_context, [both[0], qa({"question": "where?", "context": first["context"]})])
-    assert_same_answers(qa({"question": [first["question"]], "context": first["context"]}), [both[0]])
+    # One question alone, however it is given (Transformers 4.57: tests/fixtures/reference/pipeline_api.json)
+    assert_same_answers(qa({"question": [first["question"]], "context": first["context"]}), both[0])
 
 
 @pytest.mark.parametrize(
