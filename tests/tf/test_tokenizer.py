@@ -17,7 +17,7 @@ import tensorflow as tf
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
 from bert_common.files import default_model_dir
-from bert_common.tokenization import unicode_tables
+from bert_common.tokenization import BertTokenizerFast, unicode_tables
 from bert_tf import TFBertForSequenceClassification
 from bert_tf.export import export_text_model
 from bert_tf.tokenizer import TFBertTokenizer
@@ -103,10 +103,7 @@ def test_own_corpus_matches_tokenizers(tokenizer, reference):
 
 
 def test_matches_bert_tokenizer_fast(tokenizer):
-    fast_module = pytest.importorskip(
-        "bert_common.tokenization.fast", reason="BertTokenizerFast not written yet"
-    )
-    fast = fast_module.BertTokenizerFast.from_pretrained(default_model_dir())
+    fast = BertTokenizerFast.from_pretrained(default_model_dir())
     texts, pairs = foundation_corpus()
     texts = texts + OWN_CORPUS
     expected = fast(texts, padding=True, return_tensors="np")
