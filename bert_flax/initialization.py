@@ -12,7 +12,10 @@ start at 0, LayerNorm at scale 1 and bias 0, and the word-embedding row of `pad_
 PyTorch's `padding_idx` does.
 
 The wrapper's parameter trees are drawn, completed and checked here too (`random_params`, `fill_params`,
-`check_params`), from the dummy inputs that reach every parameter (`dummy_inputs`).
+`check_params`), from the dummy inputs that reach every parameter (`dummy_inputs`), and edited by
+`FlaxModelApiMixin` (Transformers' model API on the tree: `to_bf16` / `to_fp16` / `to_fp32`,
+`num_parameters`, `get/set_input_embeddings`, `get/set_output_embeddings`, `resize_token_embeddings`,
+on the shared rules of `bert_common.model_api`).
 
 Shape legend: B batch, T new positions, S encoder length, V vocabulary size, H hidden size,
 E embedding/feature width (any table's row width).
@@ -21,15 +24,23 @@ E embedding/feature width (any table's row width).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import traverse_util
 from flax.typing import Dtype, Initializer, PrecisionLike
 
 from bert_common.config import BertConfig
+from bert_common.model_api import (
+    MAIN_INPUT_NAME,
+    can_generate,
+    count_parameters,
+    resized_rows,
+    resized_vocab_size,
+)
 
 
 class BertModuleBase(nn.Module):
@@ -171,3 +182,171 @@ def dummy_inputs(
         inputs["encoder_hidden_states"] = jnp.zeros((input_shape[0], 1, encoder_width), dtype)
         inputs["encoder_attention_mask"] = jnp.ones((input_shape[0], 1), dtype=jnp.int32)
     return inputs
+
+
+def cast_floating(params: Mapping[str, Any], dtype: Dtype, mask: Any = None) -> dict[str, Any]:
+    """`params` with its floating-point arrays cast to `dtype` (Transformers' Flax `_cast_floating_to`):
+    all of them, or with `mask` (a tree of bools of the same structure) those where it is True.
+
+    Raises:
+        ValueError: a mask whose structure differs from params.
+    """
+
+    def cast(param: Any, masked: bool = True) -> Any:
+        if masked and hasattr(param, "dtype") and jnp.issubdtype(param.dtype, jnp.floating):
+            return jnp.asarray(param).astype(dtype)
+        return param
+
+    if mask is None:
+        return jax.tree_util.tree_map(cast, dict(params))
+    try:
+        return jax.tree_util.tree_map(cast, dict(params), mask)
+    except ValueError as error:
+        raise ValueError(f"mask must have the structure of params: {error}") from None
+
+
+class FlaxModelApiMixin:
+    """Transformers' model API on a FlaxBert wrapper's parameter tree (mixed into FlaxBertPreTrainedModel):
+    `to_bf16` / `to_fp16` / `to_fp32`, `num_parameters`, `resize_token_embeddings`, `can_generate`,
+    `main_input_name`. The rules are bert_common.model_api's, shared with the other twins."""
+
+    main_input_name: ClassVar[str] = MAIN_INPUT_NAME
+    head_name: ClassVar[str]
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """True for the class with a `generate` method (FlaxBertForCausalLM)."""
+        return can_generate(cls.head_name)
+
+    def to_bf16(self, params: Mapping[str, Any], mask: Any = None) -> dict[str, Any]:
+        """A copy of `params` with floating arrays in bfloat16 (those where `mask` is True, when given)."""
+        return cast_floating(params, jnp.bfloat16, mask)
+
+    def to_fp16(self, params: Mapping[str, Any], mask: Any = None) -> dict[str, Any]:
+        """A copy of `params` with floating arrays in float16 (those where `mask` is True, when given)."""
+        return cast_floating(params, jnp.float16, mask)
+
+    def to_fp32(self, params: Mapping[str, Any], mask: Any = None) -> dict[str, Any]:
+        """A copy of `params` with floating arrays in float32 (those where `mask` is True, when given)."""
+        return cast_floating(params, jnp.float32, mask)
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """Number of parameters (read off `params_shape_tree`, so also with _do_init=False; a tied
+        decoder is the word-embedding matrix, counted once). exclude_embeddings leaves out the word,
+        position and token-type tables. only_trainable changes nothing: every Flax parameter is
+        trainable (freezing is the optimizer's business), so both give bert_pt's full count."""
+        flat = traverse_util.flatten_dict(dict(self.params_shape_tree))  # type: ignore[attr-defined]
+        return count_parameters(
+            ((int(np.prod(v.shape)), True, path[-1] == "embedding") for path, v in flat.items()),
+            only_trainable,
+            exclude_embeddings,
+        )
+
+    def get_input_embeddings(self) -> jax.Array:
+        """The word-embedding matrix [V, H] of `params`."""
+        params = self.params  # type: ignore[attr-defined]
+        return params.get("bert", params)["embeddings"]["word_embeddings"]["embedding"]
+
+    def set_input_embeddings(self, value: Any) -> None:
+        """Use `value` [V, H] as the word embeddings (and the tied decoder); a new V pads / cuts the
+        decoder bias (zeros for new rows), sets config.vocab_size and rebuilds the module.
+
+        Raises:
+            ValueError: not a 2-D matrix of width hidden_size.
+        """
+        self._set_vocab(_matrix(value, self.config.hidden_size, "set_input_embeddings"), None)  # type: ignore[attr-defined]
+
+    def get_output_embeddings(self) -> jax.Array | None:
+        """The [V, H] matrix that scores the vocabulary (the word embeddings when tied, the decoder kernel
+        transposed when untied, as bert_pt's decoder weight); None for heads without one."""
+        predictions = self.params.get("cls", {}).get("predictions")  # type: ignore[attr-defined]
+        if predictions is None:
+            return None
+        if "decoder" in predictions:
+            return predictions["decoder"]["kernel"].T
+        return self.get_input_embeddings()
+
+    def set_output_embeddings(self, new_embeddings: Any) -> None:
+        """Use `value` [V, H] as the vocabulary scorer: the word embeddings when tied, the decoder kernel
+        (stored [H, V]) when untied.
+
+        Raises:
+            TypeError: a head without a language-model decoder. ValueError: not [V, H] of width
+                hidden_size, or (untied) V other than config.vocab_size.
+        """
+        config = self.config  # type: ignore[attr-defined]
+        predictions = self.params.get("cls", {}).get("predictions")  # type: ignore[attr-defined]
+        if predictions is None:
+            raise TypeError(f"{type(self).__name__} has no output embeddings")
+        value = _matrix(new_embeddings, config.hidden_size, "set_output_embeddings")
+        if "decoder" not in predictions:
+            self._set_vocab(value, None)
+        elif value.shape[0] != config.vocab_size:
+            raise ValueError(
+                f"set_output_embeddings: {value.shape[0]} rows != vocab_size {config.vocab_size} "
+                "(resize_token_embeddings changes the vocabulary)"
+            )
+        else:
+            self._set_vocab(np.asarray(self.get_input_embeddings()), value.T)
+
+    def resize_token_embeddings(
+        self,
+        new_num_tokens: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        mean_resizing: bool = True,
+    ) -> jax.Array:
+        """Give the model a vocabulary of `new_num_tokens` rows (rounded up to a multiple of
+        `pad_to_multiple_of`), as bert_pt does: old rows kept, new rows at the mean of the old
+        embeddings (mean_resizing=True) or drawn from N(0, initializer_range), the tied decoder follows, an untied decoder kernel [H, V] is
+        resized the same way, the decoder bias padded with zeros; sets config.vocab_size, rebuilds the
+        module and `params`. Returns the new word-embedding matrix [V, H].
+
+        Raises:
+            ValueError: new_num_tokens or pad_to_multiple_of that is not a positive int; a model built
+                with _do_init=False and no params set.
+        """
+        rows = resized_vocab_size(self.config.vocab_size, new_num_tokens, pad_to_multiple_of)  # type: ignore[attr-defined]
+        std = self.config.initializer_range  # type: ignore[attr-defined]
+        table = resized_rows(np.asarray(self.get_input_embeddings()), rows, mean_resizing, std)
+        decoder = self.params.get("cls", {}).get("predictions", {}).get("decoder")  # type: ignore[attr-defined]
+        kernel = (
+            None
+            if decoder is None
+            else resized_rows(np.asarray(decoder["kernel"]).T, rows, mean_resizing, std).T
+        )
+        self._set_vocab(table, kernel)
+        return self.get_input_embeddings()
+
+    def _set_vocab(self, table: np.ndarray, kernel: np.ndarray | None) -> None:
+        """Write the word embeddings [V, H] (and an untied decoder kernel [H, V]); a new V pads / cuts
+        the decoder bias, sets config.vocab_size and rebuilds the module and its shape tree."""
+        config = self.config  # type: ignore[attr-defined]
+        rows = table.shape[0]
+        params = traverse_util.flatten_dict(dict(self.params))  # type: ignore[attr-defined]
+        for path, value in list(params.items()):
+            if path[-2:] == ("word_embeddings", "embedding"):
+                params[path] = jnp.asarray(table, dtype=value.dtype)
+            elif path[-2:] == ("predictions", "bias"):
+                params[path] = jnp.asarray(resized_rows(np.asarray(value), rows))
+            elif path[-3:] == ("predictions", "decoder", "kernel") and kernel is not None:
+                params[path] = jnp.asarray(kernel, dtype=value.dtype)
+        if rows != config.vocab_size:
+            config.vocab_size = rows
+            self._build_module()  # type: ignore[attr-defined]
+            self.params_shape_tree = jax.eval_shape(
+                lambda key: self._random_params(key, self.input_shape),  # type: ignore[attr-defined]
+                self.key,  # type: ignore[attr-defined]
+            )
+        self.params = traverse_util.unflatten_dict(params)
+
+
+def _matrix(value: Any, width: int, caller: str) -> np.ndarray:
+    """`value` as a [V, H] numpy array.
+
+    Raises:
+        ValueError: not 2-D with `width` columns.
+    """
+    array = np.asarray(value)
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ValueError(f"{caller} expects a [V, {width}] matrix, got shape {tuple(array.shape)}")
+    return array

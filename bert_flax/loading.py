@@ -25,7 +25,7 @@ from bert_common.config import BertConfig
 from conversion import flax as flax_adapter
 from conversion.checkpoint import DEFAULT_MAX_SHARD_SIZE
 from conversion.flax import ParamsAdapter
-from conversion.loading import WeightAdapter, load_into, save_from, split_model_kwargs
+from conversion.loading import LEGACY_FORMATS, WeightAdapter, load_into, save_from, split_model_kwargs
 
 logger = logging.getLogger("bert_zoo")
 
@@ -60,8 +60,9 @@ def from_pretrained(
 
     config: a BertConfig (or a path to one) to use instead of the stored one.
     kwargs: wrapper arguments (dtype, param_dtype, precision, seed, input_shape, gradient_checkpointing,
-        scan_layers, add_pooling_layer for FlaxBertModel); every other keyword is a config override
-        (e.g. num_labels=3).
+        scan_layers, add_pooling_layer for FlaxBertModel); the loader arguments of
+        conversion.loading.load_into (`from_pt=True`, `subfolder`, `variant`, `use_safetensors`, ...);
+        every other keyword is a config override (e.g. num_labels=3).
     _do_init=False: return (model, params) without drawing random values for missing weights (they are
         absent from params and listed in the loading info), as Transformers' Flax models do.
     ignore_mismatched_sizes: initialize tensors whose checkpoint shape differs instead of raising.
@@ -76,7 +77,7 @@ def from_pretrained(
         conversion.canonical.ShapeMismatchError: checkpoint shapes that do not fit the config (unless
             ignore_mismatched_sizes).
     """
-    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, MODEL_ARGUMENTS)
+    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, MODEL_ARGUMENTS, ("_do_init",))
     outside = None if _do_init else ParamsAdapter()  # _do_init=False: params stay outside the model
     model, report = load_into(
         lambda loaded: cls(loaded, _do_init=False, **model_kwargs),
@@ -104,14 +105,20 @@ def save_pretrained(
     *,
     params: Mapping[str, Any] | None = None,
     max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
+    safe_serialization: bool = True,
 ) -> list[Path]:
     """Write `config.json` and the canonical `model.safetensors` (sharded with an index above
-    max_shard_size) for `model`: its params, or `params` when given. Returns the files written.
+    max_shard_size), or Transformers' Flax file `flax_model.msgpack` with safe_serialization=False, for
+    `model`: its params, or `params` when given. Returns the files written.
 
     Raises:
-        ValueError: `params` that do not fit the model; the model holds no params (_do_init=False).
+        ValueError: `params` that do not fit the model; the model holds no params (_do_init=False);
+            safe_serialization=False with weights above max_shard_size (msgpack is one file).
         NotADirectoryError: `save_directory` is a file.
+        TypeError: safe_serialization not a bool.
     """
+    if not isinstance(safe_serialization, bool):
+        raise TypeError(f"safe_serialization must be True or False, got {safe_serialization!r}")
     adapter: WeightAdapter = flax_adapter if params is None else ParamsAdapter(model.check_params(params))
     written = save_from(
         model,
@@ -120,6 +127,7 @@ def save_pretrained(
         config=model.config,
         architecture=model.head.name,
         max_shard_size=max_shard_size,
+        fmt="safetensors" if safe_serialization else LEGACY_FORMATS["flax"],
     )
     logger.info("saved %s to %s", type(model).__name__, save_directory)
     return written

@@ -37,13 +37,19 @@ from bert_common.config import BertConfig
 from bert_common.heads import Head, get_head
 from bert_common.outputs import ModelOutput, finish_output, resolve_output_flags
 from bert_flax import cache, loading, losses
-from bert_flax.initialization import check_params, dummy_inputs, fill_params, random_params
+from bert_flax.initialization import (
+    FlaxModelApiMixin,
+    check_params,
+    dummy_inputs,
+    fill_params,
+    random_params,
+)
 from bert_flax.inputs import check_head_labels, check_inputs
 
 Params = dict[str, Any]
 
 
-class FlaxBertPreTrainedModel:
+class FlaxBertPreTrainedModel(FlaxModelApiMixin):
     """Base of the FlaxBert* wrappers; a subclass names its linen `module_class` and its `head_name`.
 
     config: the BertConfig. input_shape: shape of the dummy input used to build parameters
@@ -350,7 +356,8 @@ class FlaxBertPreTrainedModel:
         """Load a directory or hub id holding config.json + weights (any twin's, or Transformers').
 
         Returns the model; `(model, params)` with `_do_init=False`; plus the loading-info dict with
-        `output_loading_info=True`. See bert_flax.loading.from_pretrained for the arguments and errors.
+        `output_loading_info=True`. See bert_flax.loading.from_pretrained for the arguments and errors,
+        conversion.loading.load_into for the loader arguments (`from_pt=True`, subfolder, variant, ...).
         """
         return loading.from_pretrained(cls, pretrained_model_name_or_path, **kwargs)
 
@@ -359,10 +366,13 @@ class FlaxBertPreTrainedModel:
         save_directory: str | os.PathLike[str],
         params: Mapping[str, Any] | None = None,
         max_shard_size: int | str = "5GB",
+        safe_serialization: bool = True,
     ) -> list[Path]:
-        """Write config.json and the canonical model.safetensors (loadable by every twin and Transformers);
-        returns the files written. See bert_flax.loading.save_pretrained."""
-        return loading.save_pretrained(self, save_directory, params=params, max_shard_size=max_shard_size)
+        """Write config.json and the canonical model.safetensors (loadable by every twin and Transformers),
+        or Transformers' flax_model.msgpack with safe_serialization=False; returns the files written.
+        See bert_flax.loading.save_pretrained."""
+        kwargs = dict(params=params, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+        return loading.save_pretrained(self, save_directory, **kwargs)
 
     def __repr__(self) -> str:
         return (

@@ -2,9 +2,10 @@
 
 The skeleton (resolve the directory, read config and canonical weights, build, fit, assign, report) is
 `conversion.loading.load_into` / `save_from`, with the module `conversion.pt` as the weight adapter, and
-the tied-decoder rule is `conversion.shapes.tied_weights`. What stays here is PyTorch's own: the
-`dtype` / `torch_dtype` / `device` arguments, `attn_implementation`, eval mode, and recording the dtype
-in the saved config.
+the tied-decoder rule is `conversion.shapes.tied_weights`; the loader arguments Transformers users pass
+(`subfolder`, `variant`, `use_safetensors`, `from_tf`, ...) are handled there. What stays here is
+PyTorch's own: the `dtype` / `torch_dtype` / `device` / `device_map` arguments, `attn_implementation`,
+eval mode, recording the dtype in the saved config, and `pytorch_model.bin` (safe_serialization=False).
 
 Shape legend: none of these functions touch tensors by shape; weights are the canonical `[out, in]`
 matrices of `conversion.pt` (H hidden size, V vocabulary size).
@@ -25,7 +26,7 @@ import conversion.pt as pt_adapter
 from bert_common.config import BertConfig
 from bert_pt.attention import check_attn_implementation
 from conversion.canonical import LoadReport
-from conversion.loading import load_into, save_from, split_model_kwargs
+from conversion.loading import LEGACY_FORMATS, load_into, save_from, split_model_kwargs
 
 ModelT = TypeVar("ModelT", bound=nn.Module)
 
@@ -35,6 +36,10 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float64": torch.float64,
 }
+# from_pretrained arguments of bert_pt besides conversion.loading.LOADER_ARGUMENTS (named in errors).
+TWIN_ARGUMENTS = ("dtype", "torch_dtype", "attn_implementation", "device", "device_map")
+# device_map strategies that place a model on several devices; with one device they all mean that one.
+ONE_DEVICE_STRATEGIES = ("auto", "balanced", "balanced_low_0", "sequential")
 
 
 class _RecordingAdapter:
@@ -72,6 +77,7 @@ def from_pretrained(
     torch_dtype: torch.dtype | str | None = None,
     attn_implementation: str | None = None,
     device: torch.device | str | None = None,
+    device_map: str | int | torch.device | Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> ModelT | tuple[ModelT, dict[str, Any]]:
     """`cls.from_pretrained(...)`; the arguments, result and errors are documented on
@@ -80,7 +86,11 @@ def from_pretrained(
         if dtype is not None:
             raise TypeError("pass dtype or torch_dtype (its older name), not both")
         dtype = torch_dtype
-    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, cls.model_kwargs)
+    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, cls.model_kwargs, TWIN_ARGUMENTS)
+    if device_map is not None:
+        if device is not None:
+            raise TypeError("pass device or device_map, not both")
+        device = resolve_device_map(device_map)
     if attn_implementation is not None:
         check_attn_implementation(attn_implementation)
     if dtype is not None and dtype != "auto":
@@ -110,8 +120,43 @@ def from_pretrained(
         model.to(target_dtype)
     if device is not None:
         model.to(device)
+    if device_map is not None:  # as Transformers records a placement: {"": the device}
+        model.hf_device_map = {"": device.index if device.type == "cuda" else str(device)}
     model.eval()
     return (model, report.loading_info()) if output_loading_info else model
+
+
+def resolve_device_map(device_map: str | int | torch.device | Mapping[str, Any]) -> torch.device:
+    """The one device a Transformers `device_map` names: "cpu", "cuda:1", `torch.device`, an int (a
+    CUDA index), {"": device} (or a dict giving every module the same device), or "auto" / "balanced"
+    / "balanced_low_0" / "sequential", which put the whole model on the first GPU, or the CPU without one.
+
+    Raises:
+        ValueError: a dict spreading modules over several devices (bert_pt places a model on one device);
+            a string that names no device.
+        TypeError: another type.
+    """
+    if isinstance(device_map, Mapping):
+        devices = {str(resolve_device_map(d)) for d in device_map.values()}
+        if len(devices) != 1:
+            raise ValueError(
+                f"device_map places modules on several devices {sorted(devices)}; bert_pt loads a model "
+                "onto one device (pass one device, or 'auto')"
+            )
+        return torch.device(devices.pop())
+    if device_map in ONE_DEVICE_STRATEGIES:
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if isinstance(device_map, int) and not isinstance(device_map, bool):
+        return torch.device("cuda", device_map)
+    if isinstance(device_map, (str, torch.device)):
+        try:
+            return torch.device(device_map)
+        except RuntimeError as err:
+            raise ValueError(
+                f"device_map {device_map!r} names no device ({err}); use 'cpu', 'cuda:0', an int, a dict "
+                f"or one of {list(ONE_DEVICE_STRATEGIES)}"
+            ) from None
+    raise TypeError(f"device_map must be a device, an int, a dict or a strategy name, got {device_map!r}")
 
 
 def resolve_dtype(dtype: torch.dtype | str | None, stored: str | None) -> torch.dtype | None:
@@ -142,10 +187,8 @@ def save_pretrained(
     safe_serialization: bool = True,
 ) -> list[Path]:
     """`model.save_pretrained(...)`; documented on `BertPreTrainedModel.save_pretrained`."""
-    if not safe_serialization:
-        raise ValueError(
-            "bert_pt writes safetensors only (safe_serialization=True); it reads pytorch_model.bin"
-        )
+    if not isinstance(safe_serialization, bool):
+        raise TypeError(f"safe_serialization must be True or False, got {safe_serialization!r}")
     config = model.config.copy()
     dtype_name = str(model.dtype).removeprefix("torch.")
     config.extra["dtype"] = dtype_name
@@ -158,4 +201,5 @@ def save_pretrained(
         config=config,
         architecture=type(model).__name__,
         max_shard_size=max_shard_size,
+        fmt="safetensors" if safe_serialization else LEGACY_FORMATS["pt"],
     )

@@ -23,6 +23,8 @@ import torch
 from torch import nn
 
 from bert_common.config import BertConfig
+from bert_common.heads import Head, get_head
+from bert_common.model_api import MAIN_INPUT_NAME, can_generate, count_parameters
 from bert_pt import loading, surgery
 from bert_pt.attention import get_attn_implementation, set_attn_implementation
 from bert_pt.initialization import init_bert_weights, zero_padding_rows
@@ -78,16 +80,51 @@ class BertPreTrainedModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    main_input_name: ClassVar[str] = MAIN_INPUT_NAME
+
+    @classmethod
+    def head(cls) -> Head:
+        """The head of this class in bert_common.heads (output class, labels, loss, head weights)."""
+        return get_head(cls.head_name)
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """True for the class with a `generate` method (BertLMHeadModel)."""
+        return can_generate(cls.head_name)
+
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
-        """Number of distinct parameters (a tied decoder is counted once)."""
-        skip = set()
-        if exclude_embeddings:
-            skip = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
-        return sum(
-            p.numel()
-            for p in self.parameters()
-            if id(p) not in skip and (p.requires_grad or not only_trainable)
+        """Number of distinct parameters (a tied decoder is counted once); exclude_embeddings leaves out
+        the nn.Embedding tables, only_trainable the parameters with requires_grad=False."""
+        tables = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        return count_parameters(
+            ((p.numel(), p.requires_grad, id(p) in tables) for p in self.parameters()),
+            only_trainable,
+            exclude_embeddings,
         )
+
+    def get_memory_footprint(self, return_buffers: bool = True) -> int:
+        """Bytes held by the distinct parameters (and, with return_buffers, the buffers such as
+        position_ids), as Transformers' `get_memory_footprint`."""
+        tensors = [*self.parameters(), *(self.buffers() if return_buffers else ())]
+        return sum(t.nelement() * t.element_size() for t in tensors)
+
+    def enable_input_require_grads(self) -> None:
+        """Make the word-embedding output require grad (a forward hook), so gradient checkpointing and
+        adapters (PEFT) train with frozen embeddings; undo with `disable_input_require_grads`."""
+
+        def make_inputs_require_grads(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+            output.requires_grad_(True)
+
+        self.disable_input_require_grads()
+        self._require_grads_hook = self.get_input_embeddings().register_forward_hook(
+            make_inputs_require_grads
+        )
+
+    def disable_input_require_grads(self) -> None:
+        """Remove the hook of `enable_input_require_grads` (nothing when there is none)."""
+        hook = self.__dict__.pop("_require_grads_hook", None)
+        if hook is not None:
+            hook.remove()
 
     # ---------------------------------------------------------------------------------- embeddings
 
@@ -113,6 +150,14 @@ class BertPreTrainedModel(nn.Module):
     def get_output_embeddings(self) -> nn.Linear | None:
         """The MLM decoder [V, H] of the heads that have one; None otherwise."""
         return None
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        """The language-model heads replace their decoder; the other heads have none.
+
+        Raises:
+            TypeError: always here (a head without a language-model decoder).
+        """
+        raise TypeError(f"{type(self).__name__} has no output embeddings")
 
     def tie_weights(self) -> None:
         """Make the MLM decoder weight the word-embedding Parameter itself (when tie_word_embeddings)."""
@@ -187,6 +232,7 @@ class BertPreTrainedModel(nn.Module):
         torch_dtype: torch.dtype | str | None = None,
         attn_implementation: str | None = None,
         device: torch.device | str | None = None,
+        device_map: str | int | torch.device | Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> BertPreTrainedModel | tuple[BertPreTrainedModel, dict[str, Any]]:
         """Load a model from a directory or hub id holding config.json and model.safetensors (sharded or
@@ -198,11 +244,17 @@ class BertPreTrainedModel(nn.Module):
         dtype: floating torch dtype (or its name, or "auto" for the stored one); float32 when None.
             `torch_dtype` is the older spelling.
         attn_implementation: "sdpa" (default) or "eager". device: where to put the model (default cpu).
+        device_map: Transformers' spelling of the placement, on one device: "cpu", "cuda:0", an int,
+            {"": device}, or "auto" (the first GPU, else the CPU); records `hf_device_map`.
         ignore_mismatched_sizes: initialize weights whose shapes differ instead of raising.
         output_loading_info: also return {"missing_keys", "unexpected_keys", "mismatched_keys",
             "dropped_keys", "renamed_keys", "error_msgs"}.
         cache_dir, revision, local_files_only, token: as in Transformers, for hub ids.
-        kwargs: BertConfig fields that override the stored ones (e.g. num_labels=3), and the model's
+        subfolder, variant, use_safetensors, from_pt / from_tf / from_flax (read that framework's file,
+            error if absent), low_cpu_mem_usage (no effect), force_download (the hub cache is reused),
+            trust_remote_code (ignored, as Transformers' BERT classes do): see
+            `conversion.loading.load_into`.
+        kwargs: those loader arguments, BertConfig fields that override the stored ones (e.g. num_labels=3), and the model's
             own keyword arguments (`model_kwargs`, e.g. `add_pooling_layer` for BertModel).
 
         Returns the model in eval mode (and the loading info with output_loading_info=True).
@@ -211,8 +263,10 @@ class BertPreTrainedModel(nn.Module):
             bert_common.files.ModelNotFoundError: no such directory, or no weights in it.
             conversion.canonical.ShapeMismatchError: checkpoint shapes that do not fit the config (unless
                 ignore_mismatched_sizes).
-            TypeError: unknown keyword arguments; both dtype and torch_dtype; a config of another type.
-            ValueError: an unknown dtype name or attn_implementation.
+            TypeError: unknown keyword arguments (the message lists the accepted ones); both dtype and
+                torch_dtype; both device and device_map; a config of another type.
+            ValueError: an unknown dtype name or attn_implementation; a device_map over several devices;
+                contradicting loader flags (two from_*, use_safetensors=True with from_tf).
         """
         return loading.from_pretrained(
             cls,
@@ -228,6 +282,7 @@ class BertPreTrainedModel(nn.Module):
             torch_dtype=torch_dtype,
             attn_implementation=attn_implementation,
             device=device,
+            device_map=device_map,
             **kwargs,
         )
 
@@ -239,14 +294,16 @@ class BertPreTrainedModel(nn.Module):
         safe_serialization: bool = True,
     ) -> list[Path]:
         """Write config.json and model.safetensors (sharded with an index above `max_shard_size`, an int
-        of bytes or a size such as "5GB").
+        of bytes or a size such as "5GB"), atomically; with safe_serialization=False, pytorch_model.bin
+        (one file, torch.save of the state dict; refused above max_shard_size) instead, removing a
+        model.safetensors of the directory so that it loads what was saved.
 
         The weights are the canonical state dict Transformers writes: a tied MLM decoder is not stored
         (it is the word-embedding matrix), bfloat16 weights are stored as float32 (exactly; the
         config records dtype "bfloat16"). Returns the files written.
 
         Raises:
-            ValueError: safe_serialization=False (bert_pt writes safetensors only).
+            ValueError: safe_serialization=False with weights larger than max_shard_size.
             NotADirectoryError: save_directory is a file.
         """
         return loading.save_pretrained(

@@ -10,12 +10,12 @@ Shape legend: V vocabulary size, H hidden size, N heads, D head size.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
 
+from bert_common.model_api import resized_vocab_size
 from bert_pt.attention import BertAttention
 
 logger = logging.getLogger("bert_zoo")
@@ -150,17 +150,7 @@ def resize_token_embeddings(
     old = model.get_input_embeddings()
     if new_num_tokens is None and pad_to_multiple_of is None:
         return old
-    rows = old.num_embeddings if new_num_tokens is None else new_num_tokens
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-        raise ValueError(f"new_num_tokens must be a positive int, got {new_num_tokens!r}")
-    if pad_to_multiple_of is not None:
-        if (
-            not isinstance(pad_to_multiple_of, int)
-            or isinstance(pad_to_multiple_of, bool)
-            or pad_to_multiple_of < 1
-        ):
-            raise ValueError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
-        rows = math.ceil(rows / pad_to_multiple_of) * pad_to_multiple_of
+    rows = resized_vocab_size(old.num_embeddings, new_num_tokens, pad_to_multiple_of)
     config = model.config
     std = config.initializer_range
     padding_idx = old.padding_idx if old.padding_idx is not None and old.padding_idx < rows else None

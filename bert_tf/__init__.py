@@ -4,6 +4,9 @@ The Keras twin of bert_pt and bert_flax: the same classes (with the `TF` prefix)
 tree, the same numbers on the same weights, and `from_pretrained` / `save_pretrained` through the
 canonical safetensors layout. `TFBertTokenizer` tokenizes inside the TensorFlow graph.
 
+It needs Keras' TensorFlow backend: importing it under another backend (KERAS_BACKEND=jax, torch,
+numpy) raises ImportError saying to set KERAS_BACKEND=tensorflow.
+
 This file only re-exports. `TFBertTokenizer` is imported on first use: it needs tensorflow_text, whose
 import is slow and which no model class needs (not to dodge an import cycle; nothing imports it back).
 """
@@ -11,6 +14,14 @@ import is slow and which no model class needs (not to dodge an import cycle; not
 from __future__ import annotations
 
 from typing import Any
+
+import keras
+
+if keras.backend.backend() != "tensorflow":  # jax / torch / numpy: fit and loading break further on
+    raise ImportError(
+        f"bert_tf needs Keras on the TensorFlow backend, but Keras runs on {keras.backend.backend()!r}; "
+        "set KERAS_BACKEND=tensorflow before Python starts (or before the first `import keras`)"
+    )
 
 from bert_tf.lm_heads import (
     TFBertForMaskedLM,

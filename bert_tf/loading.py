@@ -18,7 +18,7 @@ import keras
 import conversion.tf
 from bert_common.config import BertConfig
 from conversion.checkpoint import DEFAULT_MAX_SHARD_SIZE
-from conversion.loading import load_into, save_from, split_model_kwargs
+from conversion.loading import LEGACY_FORMATS, load_into, save_from, split_model_kwargs
 
 # A bert_tf model class (TFBertPreTrainedModel, which imports this module, so it is not named here).
 ModelT = TypeVar("ModelT", bound=keras.Model)
@@ -44,14 +44,15 @@ def from_pretrained(
     """Build the bert_tf model class `cls` from a directory or hub id of canonical weights (arguments as
     in TFBertPreTrainedModel.from_pretrained).
 
-    kwargs: `add_pooling_layer` (TFBertModel) and `name` go to the constructor; every other keyword must
-    be a BertConfig field and overrides the stored config (e.g. num_labels=3).
+    kwargs: `add_pooling_layer` (TFBertModel) and `name` go to the constructor; the loader arguments of
+    conversion.loading.load_into (`from_pt=True`, `subfolder`, `variant`, `use_safetensors`, ...) go
+    there; every other keyword must be a BertConfig field and overrides the stored config.
 
     Raises:
         TypeError: a keyword that is neither a model argument nor a BertConfig field.
         See conversion.loading.load_into for the loading errors.
     """
-    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, MODEL_ARGUMENTS)
+    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, MODEL_ARGUMENTS, ("dtype",))
     if dtype is not None:
         model_kwargs["dtype"] = dtype
     model, report = load_into(
@@ -77,13 +78,19 @@ def save_pretrained(
     model: keras.Model,
     save_directory: str | os.PathLike[str],
     max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
+    safe_serialization: bool = True,
 ) -> list[Path]:
     """Write `config.json` (architectures = the Transformers class name) and `model.safetensors` of the
-    bert_tf model `model` (sharded with an index above `max_shard_size`); returns the files written.
+    bert_tf model `model` (sharded with an index above `max_shard_size`), or Transformers' TF file
+    `tf_model.h5` with safe_serialization=False; returns the files written.
 
     Raises:
         NotADirectoryError: `save_directory` is a file.
+        ValueError: safe_serialization=False with weights above max_shard_size (h5 is one file).
+        TypeError: safe_serialization not a bool.
     """
+    if not isinstance(safe_serialization, bool):
+        raise TypeError(f"safe_serialization must be True or False, got {safe_serialization!r}")
     return save_from(
         model,
         conversion.tf,
@@ -91,4 +98,5 @@ def save_pretrained(
         config=model.config,
         architecture=model.head().name,
         max_shard_size=max_shard_size,
+        fmt="safetensors" if safe_serialization else LEGACY_FORMATS["tf"],
     )

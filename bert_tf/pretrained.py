@@ -18,6 +18,13 @@ import numpy as np
 
 from bert_common.config import BertConfig
 from bert_common.heads import Head, get_head
+from bert_common.model_api import (
+    MAIN_INPUT_NAME,
+    can_generate,
+    count_parameters,
+    resized_rows,
+    resized_vocab_size,
+)
 from bert_tf import loading
 from bert_tf import outputs as _outputs  # noqa: F401  (registers the output classes with Keras)
 from bert_tf.export import export_saved_model
@@ -54,6 +61,128 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
     def head(cls) -> Head:
         """The head of this class in bert_common.heads (output class, labels, loss, head weights)."""
         return get_head(cls.head_name)
+
+    # ------------------------------------------------------------------ Transformers' model API
+
+    main_input_name: ClassVar[str] = MAIN_INPUT_NAME
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """True for the class with a `generate` method (TFBertLMHeadModel)."""
+        return can_generate(cls.head_name)
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """Number of distinct parameters (a tied decoder is the word-embedding matrix, counted once);
+        exclude_embeddings leaves out the word, position and token-type tables; only_trainable the
+        frozen variables. The same count as bert_pt for the same config."""
+        embeddings = self.bert.embeddings
+        tables = {
+            id(embeddings.word_embeddings.table),
+            *(id(v) for v in embeddings.position_embeddings.weights),
+            *(id(v) for v in embeddings.token_type_embeddings.weights),
+        }
+        trainable = {id(v) for v in self.trainable_weights}
+        distinct = {id(v): v for v in self.weights}
+        return count_parameters(
+            ((int(np.prod(v.shape)), i in trainable, i in tables) for i, v in distinct.items()),
+            only_trainable,
+            exclude_embeddings,
+        )
+
+    def get_input_embeddings(self) -> keras.layers.Layer:
+        """The word-embedding layer; its variable `table` is the [V, H] matrix."""
+        return self.bert.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: Any) -> None:
+        """Use `value` ([V, H] array, tensor, variable or embedding layer) as the word embeddings (and the
+        tied decoder); a new V resizes the decoder bias (zeros for new rows) and sets config.vocab_size.
+
+        Raises:
+            ValueError: not a 2-D matrix of width hidden_size.
+        """
+        value = _matrix(value, self.config.hidden_size, "set_input_embeddings")
+        self._set_vocab(value, decoder=None)
+
+    def get_output_embeddings(self) -> keras.layers.Layer | None:
+        """What scores the vocabulary: the word-embedding layer when tied (Transformers' TF models return
+        the same), the head's `decoder` Dense (kernel [H, V]) when untied; None for heads without one."""
+        predictions = self._predictions()
+        if predictions is None:
+            return None
+        return predictions.decoder if predictions.decoder is not None else self.get_input_embeddings()
+
+    def set_output_embeddings(self, new_embeddings: Any) -> None:
+        """Use `value` ([V, H], the layout of bert_pt's decoder weight) as the vocabulary scorer: the
+        word embeddings when tied, the decoder kernel (stored transposed, [H, V]) when untied.
+
+        Raises:
+            TypeError: a head without a language-model decoder. ValueError: not [V, H] with V the
+                current vocabulary size (untied) or of width hidden_size.
+        """
+        predictions = self._predictions()
+        if predictions is None:
+            raise TypeError(f"{type(self).__name__} has no output embeddings")
+        value = _matrix(new_embeddings, self.config.hidden_size, "set_output_embeddings")
+        if predictions.decoder is None:
+            self._set_vocab(value, decoder=None)
+            return
+        if value.shape[0] != self.config.vocab_size:
+            raise ValueError(
+                f"set_output_embeddings: {value.shape[0]} rows != vocab_size {self.config.vocab_size} "
+                "(resize_token_embeddings changes the vocabulary)"
+            )
+        _reshape_variable(predictions.decoder.kernel, value.T)
+
+    def resize_token_embeddings(
+        self,
+        new_num_tokens: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        mean_resizing: bool = True,
+    ) -> keras.layers.Layer:
+        """Give the model a vocabulary of `new_num_tokens` rows (rounded up to a multiple of
+        `pad_to_multiple_of`), as bert_pt does: old rows kept, new rows at the mean of the old
+        embeddings (mean_resizing=True) or drawn from N(0, initializer_range), the tied decoder follows, an untied decoder is resized
+        the same way, the decoder bias padded with zeros; config.vocab_size updated. Returns the
+        word-embedding layer. Recompile before fitting again.
+
+        Raises:
+            ValueError: new_num_tokens or pad_to_multiple_of that is not a positive int.
+        """
+        rows = resized_vocab_size(self.config.vocab_size, new_num_tokens, pad_to_multiple_of)
+        if new_num_tokens is None and pad_to_multiple_of is None:
+            return self.get_input_embeddings()
+        std = self.config.initializer_range
+        table = keras.ops.convert_to_numpy(self.get_input_embeddings().table)
+        decoder = None
+        predictions = self._predictions()
+        if predictions is not None and predictions.decoder is not None:
+            kernel = keras.ops.convert_to_numpy(predictions.decoder.kernel)  # [H, V]
+            decoder = resized_rows(kernel.T, rows, mean_resizing, std).T
+        self._set_vocab(resized_rows(table, rows, mean_resizing, std), decoder=decoder)
+        return self.get_input_embeddings()
+
+    def _predictions(self) -> keras.layers.Layer | None:
+        """The `cls.predictions` layer of the language-model heads, or None."""
+        return getattr(getattr(self, "cls", None), "predictions", None)
+
+    def _set_vocab(self, table: np.ndarray, decoder: np.ndarray | None) -> None:
+        """Write the [V, H] word embeddings (a new V pads/cuts the bias and sets config.vocab_size)."""
+        rows = table.shape[0]
+        layer = self.get_input_embeddings()
+        _reshape_variable(layer.table, table)
+        layer.rows = rows
+        predictions = self._predictions()
+        if predictions is not None:
+            bias = keras.ops.convert_to_numpy(predictions.bias)
+            _reshape_variable(predictions.bias, resized_rows(bias, rows))
+            if decoder is not None:
+                _reshape_variable(predictions.decoder.kernel, decoder)
+                predictions.decoder.units = rows
+        self.config.vocab_size = rows
+        # compiled train / eval / predict steps hold the old variables: rebuild them on next use
+        for name in ("train_function", "test_function", "predict_function"):
+            if hasattr(self, name):
+                setattr(self, name, None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Keras takes only tensors (or plain dicts/lists of them) as positional arguments: a tokenizer's
@@ -113,6 +242,10 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
             renamed keys.
         dtype: a Keras dtype policy for the model ("float32" default, "mixed_bfloat16", ...); variables
             stay float32.
+        Loader arguments (see conversion.loading.load_into): `from_pt=True` (Transformers' TF idiom: read
+            pytorch_model.bin, else model.safetensors; error if neither), from_tf / from_flax,
+            subfolder, variant, use_safetensors, low_cpu_mem_usage (no effect), force_download (the
+            hub cache is reused), trust_remote_code (ignored).
         Weights the checkpoint lacks keep their fresh initialization and are logged by name.
 
         Returns the model, or (model, loading info) with output_loading_info=True.
@@ -121,8 +254,10 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
             bert_common.files.ModelNotFoundError: no such directory, or no weights in it.
             conversion.canonical.ShapeMismatchError: a stored tensor of another shape than the config
                 gives (unless ignore_mismatched_sizes).
-            TypeError: a keyword that is neither a BertConfig field nor a constructor argument.
-            ValueError: an invalid config value (e.g. an unsupported hidden_act).
+            TypeError: a keyword that is neither a loader argument, a BertConfig field nor a constructor
+                argument (the message lists the accepted ones).
+            ValueError: an invalid config value (e.g. an unsupported hidden_act); contradicting loader
+                flags (two from_*, use_safetensors=True with from_tf).
         """
         return loading.from_pretrained(
             cls,
@@ -139,16 +274,24 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
         )
 
     def save_pretrained(
-        self, save_directory: str | os.PathLike[str], max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE
+        self,
+        save_directory: str | os.PathLike[str],
+        max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
+        safe_serialization: bool = True,
     ) -> list[Path]:
         """Write `config.json` (architectures = the Transformers class name) and `model.safetensors`
         (canonical names, float32; sharded with `model.safetensors.index.json` above max_shard_size,
-        e.g. "5GB" or a byte count). Returns the files written.
+        e.g. "5GB" or a byte count), atomically. safe_serialization=False writes Transformers' TF file
+        `tf_model.h5` instead (one file), removing the directory's safetensors / pytorch_model.bin so
+        that it loads what was saved. Returns the files written.
 
         Raises:
             NotADirectoryError: `save_directory` is a file.
+            ValueError: safe_serialization=False with weights above max_shard_size.
         """
-        return loading.save_pretrained(self, save_directory, max_shard_size=max_shard_size)
+        return loading.save_pretrained(
+            self, save_directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization
+        )
 
     def export(
         self, filepath: str | os.PathLike[str], format: str = "tf_saved_model", verbose: bool = True
@@ -165,3 +308,26 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
                 f"{type(self).__name__}.export supports format='tf_saved_model' only, got {format!r}"
             )
         export_saved_model(self, filepath, verbose=verbose)
+
+
+def _matrix(value: Any, width: int, caller: str) -> np.ndarray:
+    """`value` (array, tensor, variable, or a layer with a `table` variable) as a float32 [V, H] array."""
+    value = getattr(value, "table", value)
+    array = np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float32)
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ValueError(f"{caller} expects a [V, {width}] matrix, got shape {tuple(array.shape)}")
+    return array
+
+
+def _reshape_variable(variable: Any, value: np.ndarray) -> None:
+    """Give a built Keras variable a new value, of a new shape when it changes (the vocabulary dimension).
+
+    Keras variables have a fixed shape; the variable keeps its path (the checkpoint name) and identity,
+    so the layers and the optimizer still find it, and gets a new backing tensor of the new shape.
+    """
+    value = np.asarray(value, dtype=variable.dtype)
+    if tuple(variable.shape) == value.shape:
+        variable.assign(value)
+        return
+    variable._shape = tuple(value.shape)  # Keras offers no public reshape
+    variable._initialize(value)

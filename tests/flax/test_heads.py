@@ -25,6 +25,7 @@ from tests.common.head_spec import (
     L,
     N,
     T,
+    V,
     batch,
     expected_shapes,
     head_config,
@@ -267,3 +268,109 @@ def test_dropout_runs_only_in_training_and_follows_the_key(inputs):
     assert max_abs_diff(train(0), eval_a) > 1e-4
     with pytest.raises(ValueError, match="dropout_rng"):
         model(**inputs, train=True)
+
+
+# ------------------------------------------------------------------- Transformers' model API (issue 12)
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_num_parameters_counted_by_hand(name):
+    """The count of bert_pt (and Transformers) for the same config, worked out by hand."""
+    from tests.common.test_api_matrix import bert_parameter_count
+
+    model, config = _model(name)
+    count, tables = bert_parameter_count(config, name)
+    assert model.num_parameters() == count
+    assert model.num_parameters(only_trainable=True) == count  # every Flax parameter is trainable
+    assert model.num_parameters(exclude_embeddings=True) == count - tables
+    lazy = MODEL_CLASSES[name](config, _do_init=False)  # read off the shape tree: no params needed
+    assert lazy.num_parameters() == count
+
+
+def test_main_input_name_and_can_generate():
+    for name, cls in MODEL_CLASSES.items():
+        assert cls.main_input_name == "input_ids"
+        assert cls.can_generate() is (name == "BertLMHeadModel")
+
+
+def test_to_bf16_fp16_fp32_cast_floating_params_only_where_masked():
+    model = MODEL_CLASSES["BertForMaskedLM"](tiny())
+    params = model.params
+    flat = flatten_tree(params)
+    half = flatten_tree(model.to_bf16(params))
+    assert {v.dtype for v in half.values()} == {jnp.dtype(jnp.bfloat16)}
+    assert {v.dtype for v in flatten_tree(model.to_fp16(params)).values()} == {jnp.dtype(jnp.float16)}
+    back = flatten_tree(model.to_fp32(model.to_bf16(params)))
+    for path, value in flat.items():
+        assert back[path].dtype == jnp.float32
+        # bfloat16 keeps 8 significant bits: a round trip is the value rounded to the nearest bf16
+        want = np.asarray(value).astype(jnp.bfloat16).astype(np.float32)
+        np.testing.assert_array_equal(np.asarray(back[path]), want)
+    # Transformers' mask idiom: cast everything but the LayerNorm scales and biases
+    mask = jax.tree_util.tree_map_with_path(
+        lambda path, _: not any(getattr(k, "key", None) in ("LayerNorm", "bias") for k in path), params
+    )
+    masked = flatten_tree(model.to_bf16(params, mask))
+    for path, value in masked.items():
+        keep = "LayerNorm" in path or path.endswith("bias")
+        assert value.dtype == (jnp.float32 if keep else jnp.bfloat16), path
+    assert flatten_tree(params)[next(iter(flat))].dtype == jnp.float32  # the input is not changed
+    with pytest.raises(ValueError, match="mask must have the structure of params"):
+        model.to_bf16(params, {"bert": True})
+
+
+def test_input_and_output_embeddings():
+    model = MODEL_CLASSES["BertForMaskedLM"](tiny())
+    table = model.get_input_embeddings()
+    assert table.shape == (V, H)
+    assert model.get_output_embeddings() is table  # tied
+    assert MODEL_CLASSES["BertModel"](tiny()).get_output_embeddings() is None
+    new = np.random.default_rng(0).normal(size=(V + 2, H)).astype("float32")
+    model.set_input_embeddings(new)
+    np.testing.assert_array_equal(np.asarray(model.get_input_embeddings()), new)
+    assert model.config.vocab_size == V + 2
+    assert model(np.array([[1, V + 1, 5]])).logits.shape == (1, 3, V + 2)
+    with pytest.raises(ValueError, match=r"set_input_embeddings expects a \[V, 32\] matrix"):
+        model.set_input_embeddings(np.zeros((V, H + 1)))
+    with pytest.raises(TypeError, match="FlaxBertModel has no output embeddings"):
+        MODEL_CLASSES["BertModel"](tiny()).set_output_embeddings(new)
+    untied = MODEL_CLASSES["BertForMaskedLM"](tiny(tie_word_embeddings=False))
+    decoder = np.arange(V * H, dtype="float32").reshape(V, H) / (V * H)
+    untied.set_output_embeddings(decoder)  # [V, H], bert_pt's layout; stored as the kernel [H, V]
+    np.testing.assert_array_equal(
+        np.asarray(untied.params["cls"]["predictions"]["decoder"]["kernel"]), decoder.T
+    )
+    np.testing.assert_array_equal(np.asarray(untied.get_output_embeddings()), decoder)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_resize_token_embeddings_keeps_old_rows_and_adds_mean_rows(tied):
+    """Hand-computed: 101 tokens padded to a multiple of 8 -> 104 rows; rows 0..98 kept, rows 99..103
+    at the mean of the old rows (bert_pt's mean_resizing=True), decoder bias padded with zeros."""
+    model = MODEL_CLASSES["BertForMaskedLM"](tiny(tie_word_embeddings=tied))
+    ids = np.array([[1, 7, 9, 2]])
+    before = np.asarray(model(ids).logits)
+    old = np.asarray(model.get_input_embeddings()).copy()
+    table = np.asarray(model.resize_token_embeddings(101, pad_to_multiple_of=8))
+    assert table.shape == (104, H) and model.config.vocab_size == 104
+    np.testing.assert_array_equal(table[:V], old)
+    np.testing.assert_allclose(table[V:], np.broadcast_to(old.mean(axis=0), (5, H)), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(model.params["cls"]["predictions"]["bias"])[V:], 0)
+    after = np.asarray(model(ids).logits)
+    assert after.shape == (1, 4, 104)
+    assert max_abs_diff(after[..., :V], before) < 1e-5  # the old vocabulary scores as before
+    if not tied:
+        assert model.params["cls"]["predictions"]["decoder"]["kernel"].shape == (H, 104)
+    model.resize_token_embeddings(50)
+    np.testing.assert_array_equal(np.asarray(model.get_input_embeddings()), old[:50])
+    assert model(ids).logits.shape == (1, 4, 50)
+
+
+def test_resize_token_embeddings_random_rows_and_bad_arguments():
+    model = MODEL_CLASSES["BertModel"](tiny())
+    table = np.asarray(model.resize_token_embeddings(V + 400, mean_resizing=False))
+    assert abs(float(table[V:].std()) - model.config.initializer_range) < 0.002
+    with pytest.raises(ValueError, match="pad_to_multiple_of must be a positive int, got 0"):
+        model.resize_token_embeddings(10, pad_to_multiple_of=0)
+    with pytest.raises(ValueError, match="new_num_tokens must be a positive int, got True"):
+        model.resize_token_embeddings(True)

@@ -222,3 +222,70 @@ def test_missing_files_and_bad_arguments(tmp_path):
         FlaxBertModel.from_pretrained(load_reference_case("BertModel-absolute-gelu").directory, hiden_size=3)
     with pytest.raises(TypeError, match="BertConfig"):
         FlaxBertModel({"hidden_size": 32})
+
+
+# ------------------------------------------------------- loader arguments as Transformers users pass them
+
+
+def _marked_directory(root, files):
+    """config.json and a tiny FlaxBertModel's canonical weights once per format in `files`, each marked
+    by the value of pooler.dense.bias (1.0, 2.0, ... in the order given)."""
+    from conversion.checkpoint import write_weights
+
+    FlaxBertModel(tiny(), seed=0).save_pretrained(root)
+    state = read_safetensors(root)
+    (root / "model.safetensors").unlink()
+    for marker, fmt in enumerate(files, start=1):
+        bias = np.full_like(state["pooler.dense.bias"], float(marker))
+        write_weights({**state, "pooler.dense.bias": bias}, root, fmt, model_class="BertModel")
+    return root
+
+
+def _marker(model):
+    return float(np.asarray(model.params["pooler"]["dense"]["bias"])[0])
+
+
+def test_from_pt_reads_the_pytorch_weights_or_fails(tmp_path):
+    """`FlaxBertModel.from_pretrained(path, from_pt=True)` failed with "unknown BertConfig argument(s):
+    'from_pt'". It reads PyTorch's files (pytorch_model.bin first, as Transformers' TF loader does), and
+    fails, naming the flag, when the directory has none."""
+    directory = _marked_directory(tmp_path / "pt", ["safetensors", "pytorch"])
+    assert _marker(FlaxBertModel.from_pretrained(directory, from_pt=True)) == 2.0
+    assert _marker(FlaxBertModel.from_pretrained(directory)) == 1.0
+    only_flax = _marked_directory(tmp_path / "flax", ["flax-msgpack"])
+    with pytest.raises(ModelNotFoundError, match=r"^FlaxBertModel.from_pretrained\(from_pt=True\)"):
+        FlaxBertModel.from_pretrained(only_flax, from_pt=True)
+    assert _marker(FlaxBertModel.from_pretrained(only_flax, from_flax=True)) == 1.0
+    _, params = FlaxBertModel.from_pretrained(directory, from_pt=True, _do_init=False)
+    assert float(np.asarray(params["pooler"]["dense"]["bias"])[0]) == 2.0
+
+
+def test_subfolder_and_variant(tmp_path):
+    _marked_directory(tmp_path / "sub", ["safetensors"])
+    assert _marker(FlaxBertModel.from_pretrained(tmp_path, subfolder="sub")) == 1.0
+    sub = tmp_path / "sub"
+    (sub / "model.safetensors").rename(sub / "model.fp16.safetensors")
+    assert _marker(FlaxBertModel.from_pretrained(sub, variant="fp16")) == 1.0
+    with pytest.raises(ModelNotFoundError, match="model.int8.safetensors"):
+        FlaxBertModel.from_pretrained(sub, variant="int8")
+
+
+def test_save_pretrained_safe_serialization_false_writes_flax_model_msgpack(tmp_path):
+    """Transformers' Flax save_pretrained(safe_serialization=False) writes config.json +
+    flax_model.msgpack."""
+    model = FlaxBertModel(tiny(), seed=3)
+    model.save_pretrained(tmp_path, safe_serialization=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "flax_model.msgpack"]
+    reloaded = FlaxBertModel.from_pretrained(tmp_path, from_flax=True)
+    before, after = flatten_tree(model.params), flatten_tree(reloaded.params)
+    assert set(before) == set(after)
+    for path, value in before.items():
+        np.testing.assert_array_equal(after[path], value)
+
+
+def test_unknown_argument_lists_the_loader_arguments(tmp_path):
+    directory = _marked_directory(tmp_path, ["safetensors"])
+    with pytest.raises(TypeError) as err:
+        FlaxBertModel.from_pretrained(directory, device_map="auto")
+    first = str(err.value).splitlines()[0]
+    assert "['device_map']" in first and "'from_pt'" in first and "'_do_init'" in first

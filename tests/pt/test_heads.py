@@ -312,3 +312,57 @@ def test_per_query_3d_mask_equals_the_2d_mask():
     a = model(**x).last_hidden_state
     b = model(x["input_ids"], attention_mask=per_query, token_type_ids=x["token_type_ids"]).last_hidden_state
     assert torch.equal(a, b)
+
+
+# ------------------------------------------------------------------- Transformers' model API (issue 12)
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_num_parameters_counted_by_hand(name):
+    from tests.common.test_api_matrix import bert_parameter_count
+
+    config = head_config(name)
+    model = model_class(name)(config)
+    count, tables = bert_parameter_count(config, name)
+    assert model.num_parameters() == count
+    assert model.num_parameters(exclude_embeddings=True) == count - tables
+    model.base_model.embeddings.requires_grad_(False)
+    assert model.num_parameters(only_trainable=True) == count - tables - 2 * config.hidden_size
+
+
+def test_memory_footprint_in_bytes():
+    model = BertModel(tiny())
+    params = model.num_parameters()
+    buffers = sum(b.numel() * b.element_size() for b in model.buffers())
+    assert buffers > 0  # position_ids / token_type_ids
+    assert model.get_memory_footprint(return_buffers=False) == 4 * params
+    assert model.get_memory_footprint() == 4 * params + buffers
+    model.to(torch.bfloat16)
+    assert model.get_memory_footprint(return_buffers=False) == 2 * params
+
+
+def test_enable_input_require_grads_reaches_frozen_embeddings():
+    model = BertModel(tiny())
+    model.requires_grad_(False)
+    ids = torch.tensor([[1, 5, 7, 2]])
+    assert not model(ids).last_hidden_state.requires_grad
+    model.enable_input_require_grads()
+    model.enable_input_require_grads()  # twice: still one hook
+    assert len(model.get_input_embeddings()._forward_hooks) == 1
+    out = model(ids).last_hidden_state
+    assert out.requires_grad
+    model.disable_input_require_grads()
+    assert not model(ids).last_hidden_state.requires_grad
+    model.disable_input_require_grads()  # nothing to remove: no error
+
+
+def test_main_input_name_and_can_generate():
+    for name, cls in MODEL_CLASSES.items():
+        assert cls.main_input_name == "input_ids"
+        assert cls.can_generate() is (name == "BertLMHeadModel")
+        assert cls.head().name == name
+
+
+def test_set_output_embeddings_on_a_head_without_decoder():
+    with pytest.raises(TypeError, match="BertModel has no output embeddings"):
+        BertModel(tiny()).set_output_embeddings(torch.nn.Linear(32, 99))

@@ -368,3 +368,183 @@ def test_canonical_file_written_by_hand_loads(tmp_path):
     assert torch.equal(
         head.bert.encoder.layer[1].output.dense.weight, model.encoder.layer[1].output.dense.weight
     )
+
+
+# ------------------------------------------------------- loader arguments as Transformers users pass them
+# The right values: tests/fixtures/reference/loading_args.json, written by Transformers 4.57.1
+# (tests/fixtures/reference/make_loading_args.py) on the same layout: each weights file is marked by the
+# value of pooler.dense.bias.
+
+LOADING_ARGS = json.loads((REFERENCE / "loading_args.json").read_text())
+MARKED = {
+    "model.safetensors": 1.0,
+    "pytorch_model.bin": 2.0,
+    "model.fp16.safetensors": 3.0,
+    "pytorch_model.fp16.bin": 4.0,
+    "sub/model.safetensors": 5.0,
+}
+
+
+def _marked_directory(root, files=tuple(MARKED)):
+    """The reference script's directory: a tiny BertModel's weights once per file, marked."""
+    from conversion.formats.pytorch_bin import write_pytorch_bin
+
+    state = {k: v.numpy() for k, v in _model("BertModel").state_dict().items()}
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        tiny().save_pretrained((root / name).parent)
+        marked = {**state, "pooler.dense.bias": np.full_like(state["pooler.dense.bias"], MARKED[name])}
+        if name.endswith(".bin"):
+            write_pytorch_bin(marked, root / name)
+        else:
+            save_file(marked, root / name)
+    return root
+
+
+def _outcome(directory, **kwargs):
+    try:
+        model = BertModel.from_pretrained(directory, **kwargs)
+    except OSError as err:
+        return {"error": "OSError", "first_line": str(err)}
+    return {"marker": float(model.pooler.dense.bias[0].detach())}
+
+
+@pytest.mark.parametrize("case", sorted(LOADING_ARGS["load"]))
+def test_loader_arguments_read_the_file_transformers_reads(case, tmp_path):
+    kwargs = {
+        k: json.loads(v.lower()) if v in ("True", "False") else v
+        for k, v in (part.split("=") for part in case.split(",") if "=" in part)
+    }
+    expected = LOADING_ARGS["load"][case]
+    got = _outcome(_marked_directory(tmp_path), **kwargs)
+    assert got.keys() == expected.keys()
+    if "marker" in expected:
+        assert got == expected
+    else:  # Transformers: "Error no file named pytorch_model.int8.bin, model.int8.safetensors, ..."
+        assert "model.int8.safetensors" in got["first_line"] and "pytorch_model.int8.bin" in got["first_line"]
+
+
+@pytest.mark.parametrize("only", ["only_safetensors", "only_bin"])
+def test_use_safetensors_on_one_file(only, tmp_path):
+    name = "model.safetensors" if only == "only_safetensors" else "pytorch_model.bin"
+    directory = _marked_directory(tmp_path, files=(name,))
+    for case, expected in LOADING_ARGS[only].items():
+        got = _outcome(directory, use_safetensors=case.endswith("True"))
+        assert got.keys() == expected.keys(), case
+        if "marker" in expected:
+            assert got == expected
+        else:  # the first line names the argument and what was looked for
+            assert f"from_pretrained({case})" in got["first_line"], got
+
+
+def test_from_flags_read_that_format_or_fail(tmp_path):
+    directory = _marked_directory(tmp_path, files=("model.safetensors", "pytorch_model.bin"))
+    # from_pt: PyTorch's files, pytorch_model.bin first (Transformers' TF and Flax loaders' order).
+    assert _outcome(directory, from_pt=True) == {"marker": 2.0}
+    with pytest.raises(ModelNotFoundError, match=r"from_pretrained\(from_tf=True\).*tf_model.h5"):
+        BertModel.from_pretrained(directory, from_tf=True)
+    with pytest.raises(ModelNotFoundError, match=r"from_pretrained\(from_flax=True\).*flax_model.msgpack"):
+        BertModel.from_pretrained(directory, from_flax=True)
+    from conversion.checkpoint import write_weights
+
+    reference = BertModel.from_pretrained(directory)  # the safetensors copy, marker 1
+    state = {k: v.numpy() for k, v in reference.state_dict().items()}
+    write_weights(state, directory, "tf-h5", model_class="BertModel")
+    assert _outcome(directory, from_tf=True) == {"marker": 1.0}
+    with pytest.raises(ValueError, match="at most one of from_pt, from_tf, from_flax"):
+        BertModel.from_pretrained(directory, from_pt=True, from_tf=True)
+    with pytest.raises(ValueError, match="use_safetensors=True contradicts from_tf=True"):
+        BertModel.from_pretrained(directory, from_tf=True, use_safetensors=True)
+    with pytest.raises(TypeError, match="from_pt must be True or False"):
+        BertModel.from_pretrained(directory, from_pt="yes")
+
+
+def test_accepted_no_op_arguments(tmp_path, caplog):
+    directory = _marked_directory(tmp_path, files=("model.safetensors",))
+    for kwargs in ({"low_cpu_mem_usage": True}, {"trust_remote_code": True}, {"force_download": True}):
+        assert _outcome(directory, **kwargs) == {"marker": 1.0}, kwargs
+
+
+def test_subfolder_and_variant_errors(tmp_path):
+    directory = _marked_directory(tmp_path, files=("model.safetensors",))
+    with pytest.raises(ModelNotFoundError, match="no subfolder 'nope'"):
+        BertModel.from_pretrained(directory, subfolder="nope")
+    with pytest.raises(ValueError, match="subfolder must be a relative path"):
+        BertModel.from_pretrained(directory, subfolder="../x")
+    with pytest.raises(ValueError, match="variant must be a non-empty name"):
+        BertModel.from_pretrained(directory, variant="")
+
+
+def test_unknown_argument_lists_the_loader_arguments(tmp_path):
+    directory = _marked_directory(tmp_path, files=("model.safetensors",))
+    with pytest.raises(TypeError) as err:
+        BertModel.from_pretrained(directory, offload_folder="x")
+    first = str(err.value).splitlines()[0]
+    assert "'offload_folder'" in first
+    for name in ("use_safetensors", "subfolder", "variant", "from_tf", "device_map", "trust_remote_code"):
+        assert f"'{name}'" in first, name
+
+
+@pytest.mark.parametrize(
+    "device_map", ["cpu", "auto", "sequential", torch.device("cpu"), {"": "cpu"}, {"bert.encoder": "cpu"}]
+)
+def test_device_map_on_one_device(device_map, tmp_path):
+    directory = _marked_directory(tmp_path, files=("model.safetensors",))
+    model = BertModel.from_pretrained(directory, device_map=device_map)
+    expected = "cuda:0" if device_map in ("auto", "sequential") and torch.cuda.is_available() else "cpu"
+    assert str(model.device) == expected and float(model.pooler.dense.bias[0].detach()) == 1.0
+    assert model.hf_device_map == {"": 0 if expected == "cuda:0" else "cpu"}
+
+
+def test_device_map_refusals(tmp_path):
+    directory = _marked_directory(tmp_path, files=("model.safetensors",))
+    with pytest.raises(ValueError, match="several devices"):
+        BertModel.from_pretrained(directory, device_map={"bert.embeddings": "cpu", "bert.encoder": "cuda:0"})
+    with pytest.raises(TypeError, match="device or device_map, not both"):
+        BertModel.from_pretrained(directory, device_map="cpu", device="cpu")
+    with pytest.raises(ValueError, match="names no device"):
+        BertModel.from_pretrained(directory, device_map="gpu-please")
+
+
+def test_save_pretrained_safe_serialization_false_writes_pytorch_model_bin(tmp_path):
+    model = _model("BertForMaskedLM")
+    (tmp_path / "model.safetensors").write_bytes(b"stale")  # would shadow the new file when loading
+    (tmp_path / "vocab.txt").write_text("[PAD]\n")
+    model.save_pretrained(tmp_path, safe_serialization=False)
+    expected = LOADING_ARGS["save"]["safe_serialization=False"]  # ["config.json", "pytorch_model.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*expected, "vocab.txt"])
+    stored = torch.load(tmp_path / "pytorch_model.bin", weights_only=True)
+    assert TIED not in stored  # as Transformers writes it: the tied decoder is the word embeddings
+    loaded = BertForMaskedLM.from_pretrained(tmp_path)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[name]), name
+    with pytest.raises(ValueError, match="above max_shard_size"):
+        model.save_pretrained(tmp_path, safe_serialization=False, max_shard_size="10KB")
+
+
+def test_save_pretrained_max_shard_size_shards_like_transformers(tmp_path):
+    model = _model("BertModel")
+    model.save_pretrained(tmp_path, max_shard_size="20KB")  # this tiny model is ~60KB (Transformers' ~125KB)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    n = len(names) - 2
+    shards = [f"model-{i:05d}-of-{n:05d}.safetensors" for i in range(1, n + 1)]
+    # Transformers' layout (reference: ["config.json", "model-00001-of-00002.safetensors", ..., index]).
+    assert n >= 2 and names == ["config.json", *shards, "model.safetensors.index.json"]
+    assert LOADING_ARGS["save"]["max_shard_size=100KB"][-1] == "model.safetensors.index.json"
+    loaded = BertModel.from_pretrained(tmp_path)
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_loader_arguments_on_a_hub_id(tmp_path, monkeypatch):
+    """The same choices for a hub id read from the huggingface_hub cache (offline)."""
+    from tests.common.test_files import make_hub_cache
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    snapshot = make_hub_cache(tmp_path / "cache", "org/tiny-bert", {})
+    _marked_directory(snapshot)
+    hub = {"cache_dir": tmp_path / "cache"}
+    for case in ("default", "use_safetensors=False", "variant=fp16", "subfolder=sub"):
+        kwargs = dict(part.split("=") for part in case.split(",") if "=" in part)
+        kwargs = {k: {"False": False}.get(v, v) for k, v in kwargs.items()}
+        got = _outcome("org/tiny-bert", **hub, **kwargs)
+        assert got == LOADING_ARGS["load"][case], case

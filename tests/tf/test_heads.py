@@ -291,3 +291,97 @@ def test_get_config_round_trip(models):
         assert [tuple(w.shape) for w in clone.weights] == [tuple(w.shape) for w in model.weights]
     base = TFBertModel(tiny(), add_pooling_layer=False)
     assert TFBertModel.from_config(base.get_config()).bert.pooler is None
+
+
+# ------------------------------------------------------------------- Transformers' model API (issue 12)
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_num_parameters_counted_by_hand(name):
+    """The count of bert_pt (and Transformers) for the same config, worked out by hand."""
+    from tests.common.test_api_matrix import bert_parameter_count
+
+    config = head_config(name)
+    model = model_class(name)(config)
+    count, tables = bert_parameter_count(config, name)
+    assert model.num_parameters() == count
+    assert model.num_parameters(exclude_embeddings=True) == count - tables
+    model.bert.embeddings.trainable = False
+    assert model.num_parameters(only_trainable=True) == count - tables - 2 * config.hidden_size
+
+
+def test_main_input_name_and_can_generate():
+    for name, cls in MODEL_CLASSES.items():
+        assert cls.main_input_name == "input_ids"
+        assert cls.can_generate() is (name == "BertLMHeadModel")
+
+
+def test_input_and_output_embeddings():
+    model = TFBertForMaskedLM(tiny())
+    layer = model.get_input_embeddings()
+    assert tuple(layer.table.shape) == (V, H)
+    assert model.get_output_embeddings() is layer  # tied: the decoder is the word-embedding matrix
+    assert TFBertModel(tiny()).get_output_embeddings() is None
+    new = np.random.default_rng(0).normal(size=(V + 2, H)).astype("float32")
+    model.set_input_embeddings(new)
+    np.testing.assert_array_equal(model.get_input_embeddings().table.numpy(), new)
+    assert model.config.vocab_size == V + 2
+    assert tuple(model.cls.predictions.bias.shape) == (V + 2,)
+    ids = np.array([[1, V + 1, 5]])
+    hidden = model.bert(ids).last_hidden_state
+    transformed = model.cls.predictions.transform(hidden)
+    want = np.einsum("bth,vh->btv", transformed.numpy(), new) + model.cls.predictions.bias.numpy()
+    assert max_abs_diff(model(ids).logits, want) < 1e-4  # the tied decoder scores with the new matrix
+    with pytest.raises(ValueError, match=r"set_input_embeddings expects a \[V, 32\] matrix"):
+        model.set_input_embeddings(np.zeros((V, H + 1)))
+    with pytest.raises(TypeError, match="TFBertModel has no output embeddings"):
+        TFBertModel(tiny()).set_output_embeddings(new)
+
+
+def test_untied_output_embeddings_are_the_decoder():
+    model = TFBertForMaskedLM(tiny(tie_word_embeddings=False))
+    decoder = model.get_output_embeddings()
+    assert decoder is model.cls.predictions.decoder
+    new = np.arange(V * H, dtype="float32").reshape(V, H) / (V * H)
+    model.set_output_embeddings(new)  # [V, H], bert_pt's decoder layout; stored as the kernel [H, V]
+    np.testing.assert_array_equal(decoder.kernel.numpy(), new.T)
+    with pytest.raises(ValueError, match="rows != vocab_size"):
+        model.set_output_embeddings(new[:5])
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_resize_token_embeddings_keeps_old_rows_and_adds_mean_rows(tied):
+    """Hand-computed: 101 tokens padded to a multiple of 8 -> 104 rows; rows 0..98 kept, rows 99..103
+    at the mean of the old rows (bert_pt's mean_resizing=True), decoder bias padded with zeros."""
+    model = TFBertForMaskedLM(tiny(tie_word_embeddings=tied))
+    ids = np.array([[1, 7, 9, 2]])
+    before = model(ids).logits.numpy()
+    old = model.get_input_embeddings().table.numpy().copy()
+    layer = model.resize_token_embeddings(101, pad_to_multiple_of=8)
+    table = layer.table.numpy()
+    assert table.shape == (104, H) and model.config.vocab_size == 104
+    np.testing.assert_array_equal(table[:V], old)
+    np.testing.assert_allclose(table[V:], np.broadcast_to(old.mean(axis=0), (5, H)), rtol=1e-6)
+    np.testing.assert_array_equal(model.cls.predictions.bias.numpy()[V:], 0)
+    after = model(ids).logits.numpy()
+    assert after.shape == (1, 4, 104)
+    assert max_abs_diff(after[..., :V], before) < 1e-5  # the old vocabulary scores as before
+    if not tied:
+        kernel = model.cls.predictions.decoder.kernel.numpy()
+        assert kernel.shape == (H, 104)
+    assert model.get_config()["config"]["vocab_size"] == 104
+    # shrinking keeps the first rows
+    model.resize_token_embeddings(50)
+    np.testing.assert_array_equal(model.get_input_embeddings().table.numpy(), old[:50])
+    assert model(ids).logits.shape == (1, 4, 50)
+
+
+def test_resize_token_embeddings_random_rows_and_bad_arguments():
+    model = TFBertModel(tiny())
+    table = model.resize_token_embeddings(V + 400, mean_resizing=False).table.numpy()
+    assert abs(float(table[V:].std()) - model.config.initializer_range) < 0.002
+    assert model.resize_token_embeddings() is model.get_input_embeddings()  # no change
+    with pytest.raises(ValueError, match="pad_to_multiple_of must be a positive int, got 0"):
+        model.resize_token_embeddings(10, pad_to_multiple_of=0)
+    with pytest.raises(ValueError, match="new_num_tokens must be a positive int, got -1"):
+        model.resize_token_embeddings(-1)

@@ -173,3 +173,81 @@ def test_invalid_config_values_are_rejected(tmp_path):
     (directory / "config.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match="hidden_act 'gelu_fancy' is not supported"):
         TFBertModel.from_pretrained(directory)
+
+
+# ------------------------------------------------------- loader arguments as Transformers users pass them
+
+
+def _marked_pt_directory(root, files):
+    """config.json and a tiny TFBertModel's canonical weights once per file in `files`, each marked by
+    the value of pooler.dense.bias (1.0, 2.0, ... in the order given)."""
+    from conversion.checkpoint import WEIGHT_FILE_NAMES, write_weights
+
+    TFBertModel(tiny()).save_pretrained(root)
+    state = load_file(root / "model.safetensors")
+    (root / "model.safetensors").unlink()
+    for marker, fmt in enumerate(files, start=1):
+        bias = np.full_like(state["pooler.dense.bias"], float(marker))
+        write_weights({**state, "pooler.dense.bias": bias}, root, fmt, model_class="BertModel")
+        assert (root / WEIGHT_FILE_NAMES[fmt]).is_file()
+    return root
+
+
+def _marker(model):
+    return float(np.asarray(model.bert.pooler.dense.bias)[0])
+
+
+def test_from_pt_is_the_tf_idiom(tmp_path):
+    """Transformers' TF from_pretrained(from_pt=True) reads pytorch_model.bin first, then
+    model.safetensors (modeling_tf_utils, 4.57.1); without the flag safetensors is read."""
+    directory = _marked_pt_directory(tmp_path, ["safetensors", "pytorch"])
+    assert _marker(TFBertModel.from_pretrained(directory, from_pt=True)) == 2.0
+    assert _marker(TFBertModel.from_pretrained(directory)) == 1.0
+    assert _marker(TFBertModel.from_pretrained(directory, from_pt=True, use_safetensors=True)) == 1.0
+
+
+def test_from_pt_fails_without_pytorch_weights(tmp_path):
+    directory = _marked_pt_directory(tmp_path, ["tf-h5"])
+    with pytest.raises(ModelNotFoundError) as err:
+        TFBertModel.from_pretrained(directory, from_pt=True)
+    first = str(err.value).splitlines()[0]
+    assert first.startswith("TFBertModel.from_pretrained(from_pt=True)") and "pytorch_model.bin" in first
+    assert _marker(TFBertModel.from_pretrained(directory, from_tf=True)) == 1.0
+
+
+def test_unknown_argument_lists_the_loader_arguments(tmp_path):
+    directory = _marked_pt_directory(tmp_path, ["safetensors"])
+    with pytest.raises(TypeError) as err:
+        TFBertModel.from_pretrained(directory, device_map="auto")  # PyTorch's only
+    first = str(err.value).splitlines()[0]
+    assert "['device_map']" in first and "'from_pt'" in first and "'subfolder'" in first
+
+
+def test_save_pretrained_safe_serialization_false_writes_tf_model_h5(tmp_path):
+    """Transformers' TF save_pretrained(safe_serialization=False) writes config.json + tf_model.h5."""
+    model = TFBertModel(tiny())
+    ids = batch(model.config)["input_ids"]
+    model.save_pretrained(tmp_path, safe_serialization=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "tf_model.h5"]
+    reloaded = TFBertModel.from_pretrained(tmp_path, from_tf=True)
+    np.testing.assert_array_equal(
+        reloaded(ids).last_hidden_state.numpy(), model(ids).last_hidden_state.numpy()
+    )
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_import_under_another_keras_backend_says_what_to_set(backend):
+    """Under KERAS_BACKEND=jax, fit failed with "train_step() takes 2 positional arguments"; under
+    torch, loading with "parameter name can't contain '.'": the import now refuses in one line."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    run = subprocess.run(
+        [sys.executable, "-c", "import bert_tf"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: bert_tf needs Keras on the TensorFlow backend")
+    assert f"{backend!r}" in last and "KERAS_BACKEND=tensorflow" in last
