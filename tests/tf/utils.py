@@ -30,4 +30,3 @@ def fields(output: Any) -> dict[str, np.ndarray]:
         else:
             out[name] = np.asarray(value, dtype=np.float32)
     return out
-
