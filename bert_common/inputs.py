@@ -27,8 +27,7 @@ from bert_common.config import BertConfig
 from bert_common.heads import Head
 from bert_common.losses import IGNORE_INDEX
 
-# dtype kinds the twins report; "bool" masks and "int" ids are the usual inputs.
-KINDS = ("int", "float", "bool", "other")
+KINDS = ("int", "float", "bool", "other")  # the dtype kinds the twins report
 
 Dim = int | None  # a size, or None when only known at run time
 
@@ -91,8 +90,10 @@ def check_shape(name: str, info: TensorInfo, *wants: tuple[Dim, ...], meaning: s
 
 
 def check_kind(name: str, info: TensorInfo, *kinds: str, what: str) -> None:
-    """TypeError unless `info.kind` is one of `kinds`; `what` says what the tensor must hold."""
-    if info.kind not in kinds:
+    """TypeError unless `info.kind` is one of `kinds`; `what` says what the tensor must hold. Ids (kind
+    "int" alone) must be int32 or int64, the dtypes every twin's embedding lookup takes."""
+    ids = kinds == ("int",) and info.dtype.rsplit(".", 1)[-1] not in ("int32", "int64")
+    if info.kind not in kinds or ids:
         raise TypeError(f"{name} must hold {what}, got dtype {info.dtype}")
 
 

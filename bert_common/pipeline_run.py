@@ -92,7 +92,10 @@ def get_task(name: str) -> TaskSpec:
 
 def check_head_is_trained(task: TaskSpec, missing_keys: Sequence[str], source: str) -> None:
     """Raise UntrainedHeadError when any weight of the task's head was missing from the checkpoint."""
-    prefixes = HEADS[task.head].head_prefixes
+    head = HEADS[task.head]
+    # a head that reads the pooled output depends on the pooler too (a token-classification checkpoint
+    # has a `classifier` of the right shape for text classification, but no trained pooler)
+    prefixes = (*head.head_prefixes, *(("bert.pooler.",) if head.pooler and head.head_prefixes else ()))
     untrained = [k for k in missing_keys if k.startswith(prefixes)]
     if untrained:
         raise UntrainedHeadError(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
 from bert_zoo import CliError, convert, demo, diff, run
@@ -69,8 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (ValueError, TypeError, OSError, KeyError, ImportError) as err:
         # Input problems surface from the library as these; one line, no traceback (-v shows it).
-        if args.verbose:
-            raise
+        if args.verbose:  # the traceback too, with the same one-line error and exit code
+            traceback.print_exc()
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"bert-zoo {args.command}: error: {message}", file=sys.stderr)
         return 2

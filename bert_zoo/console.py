@@ -76,10 +76,13 @@ def quiet_tensorflow() -> None:
 
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow quietly (`quiet_tensorflow`); TensorFlow 2.21 still prints a few C++ lines
-    before its logging starts, so file descriptor 2 is silenced during the import."""
+    before its logging starts ("failed call to cuInit" on a machine without a GPU, when it first looks
+    for devices), so file descriptor 2 is silenced during the import and the device discovery."""
     quiet_tensorflow()
     with native_stderr_silenced():
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()
 
 
 def print_key_report(report: Mapping[str, Any], out_format: str) -> None:

@@ -160,7 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run `args.task` on the inputs and write `{"input": ..., "output": ...}` per line to stdout.
 
     Raises:
-        CliError: unknown task, no input, a missing context, an option that does not apply to the task.
+        CliError: unknown task, no input, a missing context, an option that does not apply to the task,
+            an output holding NaN or Inf.
         ValueError: unknown framework. ImportError: the twin cannot be imported.
     """
     from bert_common.pipelines import get_task
@@ -190,7 +191,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_tokens(pipe.tokenizer, items)
     # Streamed: one answer per input, each line written as soon as its batch is done.
     out = sys.stdout
-    for item, result in zip(items, pipe(iter(items), **params)):
-        out.write(json.dumps({"input": item, "output": _jsonable(result)}, ensure_ascii=False) + "\n")
+    for n, (item, result) in enumerate(zip(items, pipe(iter(items), **params)), 1):
+        try:  # NaN is not JSON: a NaN output (from NaN weights) is an error, not an invalid line
+            line = json.dumps(
+                {"input": item, "output": _jsonable(result)}, ensure_ascii=False, allow_nan=False
+            )
+        except ValueError:
+            raise CliError(
+                f"input {n}: the output holds NaN or Inf (do the model's weights hold NaN?)"
+            ) from None
+        out.write(line + "\n")
         out.flush()
     return 0

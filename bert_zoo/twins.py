@@ -31,14 +31,20 @@ def _pt() -> ModuleType:
 
 
 def _tf() -> ModuleType:
+    import tensorflow
+
     import bert_tf.pipelines
 
+    tensorflow.config.list_physical_devices()  # device discovery prints too ("failed call to cuInit")
     return bert_tf.pipelines
 
 
 def _flax() -> ModuleType:
+    import jax
+
     import bert_flax.pipelines
 
+    jax.devices()  # the backend starts here: its start-up lines go while stderr is silenced
     return bert_flax.pipelines
 
 

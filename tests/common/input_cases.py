@@ -62,6 +62,12 @@ INPUT_CASES: tuple[InputCase, ...] = (
         "input_ids must hold integer ids",
     ),
     InputCase(
+        "uint8 ids",
+        _set("input_ids", lambda a: a.astype(np.uint8)),
+        TypeError,
+        r"input_ids must hold integer ids \(int32 or int64\), got dtype",
+    ),
+    InputCase(
         "ids of rank 1",
         _set("input_ids", lambda a: a[0]),
         ValueError,

@@ -186,3 +186,46 @@ def test_demo_ranks_sentences_and_reports_the_twins_difference(capsys):
     for pair in ("pt vs tf", "pt vs flax", "tf vs flax"):
         assert pair in text
     assert "within the 1e-5 contract" in text
+
+
+def _with_a_nan_weight(source: str, target) -> str:
+    """A copy of the model directory `source` whose first query weight holds a NaN."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    shutil.copytree(source, target)
+    state = load_file(str(target / "model.safetensors"))
+    name = next(k for k in state if k.endswith("attention.self.query.weight"))
+    state[name] = state[name].copy()
+    state[name][0, 0] = np.nan
+    save_file(state, str(target / "model.safetensors"))
+    return str(target)
+
+
+def test_a_nan_output_is_a_one_line_error_not_invalid_json(task_models, tmp_path):
+    model = _with_a_nan_weight(task_models["feature-extraction"], tmp_path / "nan")
+    result = bert_zoo("run", "--task", "feature-extraction", "--pooling", "mean", "--model", model, "hello")
+    assert result.returncode == 2, result.stdout
+    assert "NaN" not in result.stdout  # no invalid JSON line was written
+    assert result.stderr.strip().splitlines()[-1] == (
+        "bert-zoo run: error: input 1: the output holds NaN or Inf (do the model's weights hold NaN?)"
+    )
+
+
+def test_verbose_shows_the_traceback_and_keeps_the_exit_code(tmp_path):
+    quiet = bert_zoo("run", "--task", "feature-extraction", "--model", str(tmp_path / "missing"), "x")
+    loud = bert_zoo("-v", "run", "--task", "feature-extraction", "--model", str(tmp_path / "missing"), "x")
+    assert quiet.returncode == loud.returncode == 2
+    assert "Traceback" in loud.stderr and "Traceback" not in quiet.stderr
+    assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
+
+
+def test_a_classifier_without_a_trained_pooler_is_refused(task_models):
+    # a token-classification checkpoint has a `classifier` of a usable shape, but no pooler
+    result = bert_zoo(
+        "run", "--task", "text-classification", "--model", task_models["token-classification"], "x"
+    )
+    assert result.returncode == 2
+    assert "has no trained weights for the text-classification head" in result.stderr
+    assert "bert.pooler.dense" in result.stderr

@@ -12,13 +12,13 @@ from tests.helpers import max_abs_diff
 
 
 def tensors(arrays: Mapping[str, np.ndarray], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """numpy arrays -> torch tensors on `device`; integer arrays become torch.long (PyTorch's id dtype),
-    everything else keeps its dtype."""
+    """numpy arrays -> torch tensors on `device`; int32/int64 arrays become torch.long (PyTorch's id
+    dtype), everything else keeps its dtype (so a test can hand a twin uint8 ids)."""
     out = {}
     for name, array in arrays.items():
         array = np.asarray(array)
         tensor = torch.from_numpy(np.ascontiguousarray(array))
-        if np.issubdtype(array.dtype, np.integer):
+        if array.dtype in (np.int32, np.int64):
             tensor = tensor.long()
         out[name] = tensor.to(device)
     return out
