@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,20 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# bench: the tokenizer benchmark, then `bert-zoo bench` (model speed per twin, writes docs/benchmarks.md and
+# its plots; BENCH_PRESET=quick for seconds, full for everything). Transformers is compared when it
+# imports: `make bench-reference` puts Transformers 4.57.1 and the versions it pins (tokenizers 0.22,
+# huggingface_hub < 1.0) in $(BENCH_REFERENCE), outside the venv, seen by the benchmark only.
+BENCH_PRESET    ?= issue
+BENCH_REFERENCE ?= build/bench-reference
+
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_tokenizer.py
+	PYTHONPATH=$(abspath $(BENCH_REFERENCE)) $(BIN)/bert-zoo bench --preset $(BENCH_PRESET)
+
+bench-reference: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(BENCH_REFERENCE) \
+		transformers==4.57.1 tokenizers==0.22.2 huggingface_hub==0.36.2 regex
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
