@@ -1,4 +1,6 @@
-"""Multi-head attention of BERT: self-attention (optionally causal, with a decoding cache), cross-attention.
+"""Multi-head attention of BERT: self-attention (optionally causal, with a decoding cache), cross-attention;
+pruning heads (`prune_params`, and the wrapper's `prune_heads` with the layer-stack API of
+`FlaxStackApiMixin`).
 
 Numerics follow the other twins exactly: scores = q·kᵀ (+ relative-position scores), divided by sqrt(D),
 plus the additive mask of `bert_flax.masks` (`finfo(dtype).min` on masked positions), softmax, dropout,
@@ -10,19 +12,32 @@ so far). It is created by calling the model with `init_cache=True` on inputs of 
 `bert_flax.cache.init_cache`), and updated in place when the model is applied with `mutable=["cache"]`.
 
 Shape legend: B batch, T query (new) positions, P cached positions, K key positions (T, or the cache size),
-S encoder length, H hidden size, N attention heads, D head size (H / N).
+S encoder length, H hidden size, N attention heads, D head size (H / N). N_l: the heads of layer l's
+self-attention, N minus those `config.pruned_heads` removes (`prune_heads` returns params whose
+projections are [H, N_l * D]; the module reads N_l from the config).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from bert_common.config import BertConfig
+from bert_common.model_api import (
+    check_gradient_checkpointing_kwargs,
+    check_heads_to_prune,
+    kept_head_index,
+    layer_head_counts,
+    merged_pruned_heads,
+)
 from bert_flax import masks
 from bert_flax.initialization import BertModuleBase, dense, embed, layer_norm
+from conversion.flax import scan_layers, unscan_layers
 
 RELATIVE = ("relative_key", "relative_key_query")
 
@@ -34,6 +49,43 @@ def attention_softmax(scores: jax.Array) -> jax.Array:
     return jax.nn.softmax(scores, axis=-1)
 
 
+def head_count(config: BertConfig, layer_index: int | None) -> int:
+    """N_l: the heads of layer `layer_index`'s self-attention (config.pruned_heads removed); N when None.
+
+    Raises:
+        ValueError: config.pruned_heads removes every head of a layer.
+    """
+    if layer_index is None:
+        return config.num_attention_heads
+    counts = layer_head_counts(config.num_hidden_layers, config.num_attention_heads, config.pruned_heads)
+    return counts[layer_index]
+
+
+def pruned_attention_params(
+    params: Mapping[str, Any],
+    num_heads: int,
+    head_size: int,
+    already_pruned: Iterable[int],
+    heads: Iterable[int],
+) -> dict[str, Any]:
+    """The params of one FlaxBertAttention (`{"self": ..., "output": ...}`) without `heads` (numbered as in
+    the unpruned model of N = num_heads; `already_pruned` are gone already): query / key / value kernels
+    [H, N_l * D] lose the heads' columns and their biases the entries, the output kernel [N_l * D, H] the
+    rows. A new tree; the arrays keep their dtype.
+    """
+    index = jnp.asarray(kept_head_index(num_heads, head_size, already_pruned, heads))
+    self_params = dict(params["self"])
+    for name in ("query", "key", "value"):
+        projection = self_params[name]
+        self_params[name] = {
+            "kernel": jnp.take(projection["kernel"], index, axis=1),
+            "bias": jnp.take(projection["bias"], index, axis=0),
+        }
+    output = dict(params["output"])
+    output["dense"] = {**output["dense"], "kernel": jnp.take(output["dense"]["kernel"], index, axis=0)}
+    return {**params, "self": self_params, "output": output}
+
+
 class FlaxBertSelfAttention(BertModuleBase):
     """Scaled dot-product attention with `query`, `key`, `value` projections (and `distance_embedding`
     for relative positions). Returns (context [B, T, H], probabilities [B, N, T, K] or None).
@@ -41,23 +93,27 @@ class FlaxBertSelfAttention(BertModuleBase):
     causal: a decoder's self-attention (causal mask, and the decoding cache when one is present).
     position_embedding_type: the config's for self-attention; cross-attention is always "absolute",
     as in the other twins.
+    layer_index: the layer whose `config.pruned_heads` entry gives this block's N_l heads (projections
+    [H, N_l * D]); None (cross-attention) keeps all N.
     """
 
     causal: bool = False
     position_embedding_type: str = "absolute"
+    layer_index: int | None = None
 
     def setup(self) -> None:
         c = self.config
+        # config
+        self.num_heads = head_count(c, self.layer_index)
+        self.head_size = c.attention_head_size
+        inner = self.num_heads * self.head_size  # H unless heads were pruned
         # layers
-        self.query = dense(self, c.hidden_size)
-        self.key = dense(self, c.hidden_size)
-        self.value = dense(self, c.hidden_size)
+        self.query = dense(self, inner)
+        self.key = dense(self, inner)
+        self.value = dense(self, inner)
         if self.position_embedding_type in RELATIVE:
             self.distance_embedding = embed(self, 2 * c.max_position_embeddings - 1, c.attention_head_size)
         self.dropout = nn.Dropout(rate=c.attention_probs_dropout_prob)
-        # config
-        self.num_heads = c.num_attention_heads
-        self.head_size = c.attention_head_size
 
     def _split_heads(self, x: jax.Array) -> jax.Array:
         return x.reshape(*x.shape[:2], self.num_heads, self.head_size)  # [B, T, N, D]
@@ -145,7 +201,7 @@ class FlaxBertSelfAttention(BertModuleBase):
         if layer_head_mask is not None:
             probs = probs * layer_head_mask.astype(probs.dtype)[None, :, None, None]
         context = jnp.einsum("bntk,bknd->btnd", probs, value.astype(probs.dtype), precision=self.precision)
-        context = context.reshape(batch, query_length, self.config.hidden_size)  # [B, T, H]
+        context = context.reshape(batch, query_length, self.num_heads * self.head_size)  # [B, T, N_l * D]
         return context, (probs if output_attentions else None)
 
 
@@ -174,11 +230,15 @@ class FlaxBertAttention(BertModuleBase):
 
     causal: bool = False
     position_embedding_type: str = "absolute"
+    layer_index: int | None = None  # see FlaxBertSelfAttention
 
     def setup(self) -> None:
         # layers
         self.self = FlaxBertSelfAttention(
-            **self.fields, causal=self.causal, position_embedding_type=self.position_embedding_type
+            **self.fields,
+            causal=self.causal,
+            position_embedding_type=self.position_embedding_type,
+            layer_index=self.layer_index,
         )
         self.output = FlaxBertSelfOutput(**self.fields)
 
@@ -203,3 +263,95 @@ class FlaxBertAttention(BertModuleBase):
             output_attentions=output_attentions,
         )
         return self.output(context, hidden_states, deterministic=deterministic), probs
+
+
+def prune_params(
+    config: BertConfig, params: Mapping[str, Any], heads_to_prune: Any, scanned: bool
+) -> tuple[dict[str, Any], dict[int, list[int]]]:
+    """(the parameter tree without the heads, the config's new pruned_heads) for `prune_heads`, changing
+    neither: the tree of a model built from `config` (its layers already lack `config.pruned_heads`;
+    scanned trees are unscanned, pruned and scanned again).
+
+    heads_to_prune: {layer: [heads]}, numbered as in the unpruned model (checked whole first by
+    `bert_common.model_api.check_heads_to_prune`).
+
+    Raises:
+        TypeError: not a mapping of int -> list of ints.
+        ValueError: a layer or head that does not exist, pruning every head of a layer, or (scanned) layers
+            left with different head counts.
+    """
+    L, N = config.num_hidden_layers, config.num_attention_heads
+    new = check_heads_to_prune(heads_to_prune, L, N, config.pruned_heads)
+    pruned = merged_pruned_heads(config.pruned_heads, new)
+    counts = layer_head_counts(L, N, pruned)
+    if scanned and len(set(counts)) > 1:
+        raise ValueError(
+            f"prune_heads would leave the layers {counts} heads, which a scan_layers=True model cannot run "
+            "(one layer shape L times); load it with scan_layers=False to prune layers differently"
+        )
+    tree = unscan_layers(params) if scanned else dict(params)
+    base = dict(tree["bert"]) if "bert" in tree else tree
+    encoder = dict(base["encoder"])
+    layers = dict(encoder["layer"])
+    for layer_index, heads in new.items():
+        layer = dict(layers[str(layer_index)])
+        before = config.pruned_heads.get(layer_index, [])
+        layer["attention"] = pruned_attention_params(
+            layer["attention"], N, config.attention_head_size, before, heads
+        )
+        layers[str(layer_index)] = layer
+    encoder["layer"] = layers
+    base["encoder"] = encoder
+    if "bert" in tree:
+        tree["bert"] = base
+    return (scan_layers(tree) if scanned else tree), pruned
+
+
+class FlaxStackApiMixin:
+    """Transformers' model API that edits or switches the layer stack, on a FlaxBert wrapper (mixed into
+    FlaxBertPreTrainedModel, which supplies config, params, the module and its rebuild): `prune_heads`,
+    and the PyTorch names of gradient checkpointing that the other twins share
+    (`gradient_checkpointing_enable`, ...; the Flax names are `enable_gradient_checkpointing`, ...).
+    Neither is saved as a flag: pruned heads live in `config.pruned_heads`, checkpointing is not saved
+    (as in Transformers)."""
+
+    supports_gradient_checkpointing: ClassVar[bool] = True
+
+    def gradient_checkpointing_enable(
+        self, gradient_checkpointing_kwargs: Mapping[str, Any] | None = None
+    ) -> None:
+        """`enable_gradient_checkpointing` (nn.remat of each layer, same gradients).
+
+        Raises:
+            ValueError: kwargs other than None, {} or {"use_reentrant": False}.
+        """
+        check_gradient_checkpointing_kwargs(gradient_checkpointing_kwargs)
+        self.enable_gradient_checkpointing()  # type: ignore[attr-defined]
+
+    def gradient_checkpointing_disable(self) -> None:
+        """`disable_gradient_checkpointing`."""
+        self.disable_gradient_checkpointing()  # type: ignore[attr-defined]
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return bool(self.gradient_checkpointing)  # type: ignore[attr-defined]
+
+    def prune_heads(self, heads_to_prune: Mapping[int, Iterable[int]]) -> dict[str, Any]:
+        """Remove attention heads, {layer: [heads]} numbered as in the unpruned model, as bert_pt does:
+        sets and returns the new params tree, records the union in `config.pruned_heads` (the module
+        reads each layer's N_l from it, so a saved pruned model loads pruned) and rebuilds the module.
+
+        Raises:
+            TypeError, ValueError: see `prune_params` (nothing changes then); ValueError also for a model
+                built with _do_init=False and no params set.
+        """
+        model: Any = self
+        params, model.config.pruned_heads = prune_params(
+            model.config, model.params, heads_to_prune, model.scan_layers
+        )
+        model._build_module()
+        model.params_shape_tree = jax.eval_shape(
+            lambda key: model._random_params(key, model.input_shape), model.key
+        )
+        model.params = params
+        return model.params

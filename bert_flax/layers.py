@@ -14,7 +14,7 @@ Both return (last hidden states [B, T, H], all hidden states or None, attentions
 cross-attentions or None), the tuples ordered by layer, hidden states starting with the input.
 
 Shape legend: B batch, T new positions, K key positions, S encoder length, H hidden size,
-I intermediate size, N attention heads, L layers.
+I intermediate size, N attention heads (N_l in layer l after pruning), L layers.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from bert_common.model_api import layer_head_counts
 from bert_flax.activations import get_activation
 from bert_flax.attention import FlaxBertAttention
 from bert_flax.initialization import BertModuleBase, dense, layer_norm
@@ -68,15 +69,21 @@ class FlaxBertLayer(BertModuleBase):
     """One transformer layer: `attention`, `crossattention` (decoders with add_cross_attention),
     `intermediate`, `output`.
 
-    Returns (hidden states [B, T, H], self-attention probs [B, N, T, K] or None,
-    cross-attention probs [B, N, T, S] or None).
+    Returns (hidden states [B, T, H], self-attention probs [B, N_l, T, K] or None,
+    cross-attention probs [B, N, T, S] or None). layer_index: the layer's place in the stack, whose
+    `config.pruned_heads` entry gives its self-attention N_l heads (None: all N).
     """
+
+    layer_index: int | None = None
 
     def setup(self) -> None:
         c = self.config
         # layers
         self.attention = FlaxBertAttention(
-            **self.fields, causal=c.is_decoder, position_embedding_type=c.position_embedding_type
+            **self.fields,
+            causal=c.is_decoder,
+            position_embedding_type=c.position_embedding_type,
+            layer_index=self.layer_index,
         )
         if c.add_cross_attention:
             self.crossattention = FlaxBertAttention(
@@ -160,7 +167,9 @@ class FlaxBertLayerCollection(BertModuleBase):
         if self.gradient_checkpointing:
             layer = nn.remat(FlaxBertLayer, static_argnums=LAYER_STATIC_ARGNUMS)
         # layers
-        self.layers = [layer(**self.fields, name=str(i)) for i in range(self.config.num_hidden_layers)]
+        self.layers = [
+            layer(**self.fields, layer_index=i, name=str(i)) for i in range(self.config.num_hidden_layers)
+        ]
 
     def __call__(
         self,
@@ -245,6 +254,13 @@ class FlaxBertScannedLayerCollection(BertModuleBase):
     gradient_checkpointing: bool = False
 
     def setup(self) -> None:
+        config = self.config
+        counts = layer_head_counts(config.num_hidden_layers, config.num_attention_heads, config.pruned_heads)
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"scan_layers=True runs one layer shape L times, but config.pruned_heads leaves the layers "
+                f"{counts} heads; build the model with scan_layers=False"
+            )
         step = FlaxBertScanStep
         if self.gradient_checkpointing:
             step = nn.remat(step, static_argnums=SCAN_STEP_STATIC_ARGNUMS, prevent_cse=False)
@@ -256,7 +272,7 @@ class FlaxBertScannedLayerCollection(BertModuleBase):
             length=self.config.num_hidden_layers,
         )
         # layers
-        self.scanned = scanned(**self.fields, name=SCANNED)
+        self.scanned = scanned(**self.fields, layer_index=0, name=SCANNED)  # every layer has N_0 heads
 
     def __call__(
         self,

@@ -37,6 +37,7 @@ from bert_common.config import BertConfig
 from bert_common.heads import Head, get_head
 from bert_common.outputs import ModelOutput, finish_output, resolve_output_flags
 from bert_flax import cache, loading, losses
+from bert_flax.attention import FlaxStackApiMixin
 from bert_flax.initialization import (
     FlaxModelApiMixin,
     check_params,
@@ -49,7 +50,7 @@ from bert_flax.inputs import check_head_labels, check_inputs
 Params = dict[str, Any]
 
 
-class FlaxBertPreTrainedModel(FlaxModelApiMixin):
+class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
     """Base of the FlaxBert* wrappers; a subclass names its linen `module_class` and its `head_name`.
 
     config: the BertConfig. input_shape: shape of the dummy input used to build parameters

@@ -24,7 +24,12 @@ from torch import nn
 
 from bert_common.config import BertConfig
 from bert_common.heads import Head, get_head
-from bert_common.model_api import MAIN_INPUT_NAME, can_generate, count_parameters
+from bert_common.model_api import (
+    MAIN_INPUT_NAME,
+    can_generate,
+    check_gradient_checkpointing_kwargs,
+    count_parameters,
+)
 from bert_pt import loading, surgery
 from bert_pt.attention import get_attn_implementation, set_attn_implementation
 from bert_pt.initialization import init_bert_weights, zero_padding_rows
@@ -177,8 +182,13 @@ class BertPreTrainedModel(nn.Module):
     # ------------------------------------------------------------------------ pruning, attention
 
     def prune_heads(self, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
-        """Remove attention heads: {layer: [heads]} (numbered as in the unpruned model); see
-        `bert_pt.surgery.prune_heads`."""
+        """Remove attention heads: {layer: [heads]} (numbered as in the unpruned model), merged into
+        `config.pruned_heads`; see `bert_pt.surgery.prune_heads`.
+
+        Raises:
+            TypeError: not a mapping of int -> list of ints. ValueError: a layer or head that does not
+                exist, or pruning every head of a layer.
+        """
         surgery.prune_heads(self, heads_to_prune)
 
     def set_attn_implementation(self, attn_implementation: str) -> None:
@@ -196,15 +206,14 @@ class BertPreTrainedModel(nn.Module):
     ) -> None:
         """Recompute each layer's activations in the backward pass (training only) to save memory.
 
+        gradient_checkpointing_kwargs: None, {} or {"use_reentrant": False}
+            (`bert_common.model_api.check_gradient_checkpointing_kwargs`). The flag is not saved by
+            save_pretrained (as in Transformers): a loaded model starts without it.
+
         Raises:
             ValueError: kwargs other than use_reentrant=False.
         """
-        if gradient_checkpointing_kwargs and set(gradient_checkpointing_kwargs) - {"use_reentrant"}:
-            raise ValueError(
-                f"gradient_checkpointing_kwargs supports only 'use_reentrant', got {sorted(gradient_checkpointing_kwargs)}"
-            )
-        if gradient_checkpointing_kwargs and gradient_checkpointing_kwargs.get("use_reentrant"):
-            raise ValueError("bert_pt checkpoints with use_reentrant=False only")
+        check_gradient_checkpointing_kwargs(gradient_checkpointing_kwargs)
         self.base_model.encoder.gradient_checkpointing = True
 
     def gradient_checkpointing_disable(self) -> None:

@@ -1,8 +1,10 @@
 """Operations that change parameter shapes: resizing the token embeddings and pruning attention heads.
 
-A PyTorch-only file: Keras and Flax parameters are not edited in place (Transformers offers neither
-there). It sits above `attention` (it edits `BertAttention` blocks) and below `pretrained`, whose
-`prune_heads` / `resize_token_embeddings` methods call it.
+A PyTorch-only file: it swaps `torch.nn.Linear` modules in place (the Keras twin reshapes its variables
+in bert_tf.attention, the Flax twin returns a new parameter tree); which heads go and which rows stay is
+decided in `bert_common.model_api`, once for the three twins. It sits above `attention` (it edits
+`BertAttention` blocks) and below `pretrained`, whose `prune_heads` / `resize_token_embeddings` methods
+call it.
 
 Shape legend: V vocabulary size, H hidden size, N heads, D head size.
 """
@@ -15,30 +17,18 @@ from collections.abc import Iterable, Mapping
 import torch
 from torch import nn
 
-from bert_common.model_api import resized_vocab_size
+from bert_common.model_api import (
+    check_heads_to_prune,
+    kept_head_index,
+    merged_pruned_heads,
+    resized_vocab_size,
+)
 from bert_pt.attention import BertAttention
 
 logger = logging.getLogger("bert_zoo")
 
 
 # ------------------------------------------------------------------------------------------- pruning
-
-
-def pruneable_heads_and_index(
-    heads: Iterable[int], num_heads: int, head_size: int, already_pruned: set[int]
-) -> tuple[set[int], torch.Tensor]:
-    """(heads still to remove, index of the rows to keep) for a block with `num_heads` heads left.
-
-    `heads` and `already_pruned` use the numbering of the unpruned model; a head pruned before is
-    skipped, and the heads after it have moved down by one in the current weight matrices.
-    """
-    heads = set(heads) - already_pruned
-    keep = torch.ones(num_heads, head_size)
-    for head in heads:
-        shift = sum(1 for pruned in already_pruned if pruned < head)
-        keep[head - shift] = 0
-    index = torch.arange(len(keep.view(-1)))[keep.view(-1).eq(1)].long()
-    return heads, index
 
 
 @torch.no_grad()
@@ -62,17 +52,20 @@ def prune_linear_layer(layer: nn.Linear, index: torch.Tensor, dim: int = 0) -> n
 
 
 def prune_attention_heads(block: BertAttention, heads: Iterable[int]) -> None:
-    """Remove attention heads (numbered as in the unpruned model) from one attention block, in place.
+    """Remove attention heads (numbered as in the unpruned model, already checked by
+    `bert_common.model_api.check_heads_to_prune`) from one attention block, in place.
 
     The query/key/value projections lose the heads' output rows ([N*D, H] -> [(N-n)*D, H]) and the output
     projection the matching input columns; heads pruned before are skipped.
     """
     attention = block.self
-    heads, index = pruneable_heads_and_index(
-        heads, attention.num_attention_heads, attention.attention_head_size, block.pruned_heads
-    )
+    heads = set(heads) - block.pruned_heads
     if not heads:
         return
+    num_heads = attention.num_attention_heads + len(block.pruned_heads)  # N of the unpruned model
+    index = torch.from_numpy(
+        kept_head_index(num_heads, attention.attention_head_size, block.pruned_heads, heads)
+    )
     attention.query = prune_linear_layer(attention.query, index, dim=0)
     attention.key = prune_linear_layer(attention.key, index, dim=0)
     attention.value = prune_linear_layer(attention.value, index, dim=0)
@@ -83,34 +76,23 @@ def prune_attention_heads(block: BertAttention, heads: Iterable[int]) -> None:
 
 
 def prune_heads(model: nn.Module, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
-    """Remove attention heads of a bert_pt model in place: {layer index: [head indices]}; recorded in
-    `model.config.pruned_heads`.
+    """Remove attention heads of a bert_pt model in place: {layer index: [head indices]}, heads numbered as
+    in the unpruned model; recorded in `model.config.pruned_heads` (merged with earlier prunes).
+
+    The argument is checked whole before any weight changes (`bert_common.model_api.check_heads_to_prune`,
+    the rule of every twin).
 
     Raises:
-        TypeError: heads_to_prune is not a mapping.
+        TypeError: heads_to_prune is not a mapping of int -> list of ints.
         ValueError: a layer or head that does not exist, or pruning every head of a layer.
     """
-    if not isinstance(heads_to_prune, Mapping):
-        raise TypeError(
-            f"heads_to_prune must map layer index -> list of heads, got {type(heads_to_prune).__name__}"
-        )
     config = model.config
     layers = model.base_model.encoder.layer
-    for layer, heads in heads_to_prune.items():
-        layer_index = int(layer)
-        heads = [int(h) for h in heads]
-        if not 0 <= layer_index < len(layers):
-            raise ValueError(f"heads_to_prune names layer {layer}, the model has {len(layers)} layers")
-        bad = [h for h in heads if not 0 <= h < config.num_attention_heads]
-        if bad:
-            raise ValueError(
-                f"heads_to_prune[{layer}] = {heads}: heads must be in [0, {config.num_attention_heads})"
-            )
-        merged = set(config.pruned_heads.get(layer_index, [])) | set(heads)
-        if len(merged) >= config.num_attention_heads:
-            raise ValueError(f"pruning {sorted(merged)} would remove every head of layer {layer_index}")
+    already = {i: layer.attention.pruned_heads for i, layer in enumerate(layers)}
+    new = check_heads_to_prune(heads_to_prune, len(layers), config.num_attention_heads, already)
+    for layer_index, heads in new.items():
         prune_attention_heads(layers[layer_index].attention, heads)
-        config.pruned_heads[layer_index] = sorted(merged)
+    config.pruned_heads = merged_pruned_heads(config.pruned_heads, new)
 
 
 # ------------------------------------------------------------------------------------------ resizing

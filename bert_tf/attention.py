@@ -2,6 +2,8 @@
 
 Shape legend: B batch, T query (new) positions, P cached positions, K key positions (P + T for
 self-attention, S for cross-attention), S encoder length, H hidden size, N heads, D head size (H / N).
+N_l: the heads of layer l's self-attention, N minus the heads `config.pruned_heads` removed (`prune_heads`
+narrows the query / key / value projections to N_l * D outputs and the output projection's inputs).
 
 Numerics follow Transformers' eager attention: scores = q k^T (+ relative-position terms), divided by
 sqrt(D), plus the additive mask, softmax over K. The mask and the softmax are computed in float32 even
@@ -14,12 +16,15 @@ other twins, whatever `config.position_embedding_type` says.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from bert_common.config import BertConfig
+from bert_common.model_api import kept_head_index, layer_head_counts
 from bert_tf.base import ConfigLayer
 from bert_tf.embeddings import TFBertEmbeddingTable
 from bert_tf.initialization import dense, layer_norm
@@ -27,6 +32,38 @@ from bert_tf.initialization import dense, layer_norm
 KeyValue = tuple[tf.Tensor, tf.Tensor]
 
 RELATIVE_TYPES = ("relative_key", "relative_key_query")
+
+
+def head_count(config: BertConfig, layer_index: int | None) -> int:
+    """N_l: the heads of the self-attention of layer `layer_index` (config.pruned_heads removed); N for
+    cross-attention and blocks outside the stack (`layer_index` None).
+
+    Raises:
+        ValueError: config.pruned_heads removes every head of a layer.
+    """
+    if layer_index is None:
+        return config.num_attention_heads
+    counts = layer_head_counts(config.num_hidden_layers, config.num_attention_heads, config.pruned_heads)
+    return counts[layer_index]
+
+
+def reshape_variable(variable: Any, value: np.ndarray) -> None:
+    """Give a built Keras variable a new value, of a new shape when it changes (pruned heads, a resized
+    vocabulary).
+
+    Keras variables have a fixed shape; the variable keeps its path (the checkpoint name) and identity,
+    so the layers and the optimizer still find it, and gets a new backing tensor of the new shape.
+    """
+    value = np.asarray(value, dtype=variable.dtype)
+    if tuple(variable.shape) == value.shape:
+        variable.assign(value)
+        return
+    variable._shape = tuple(value.shape)  # Keras offers no public reshape
+    variable._initialize(value)
+
+
+def _numpy(variable: Any) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(variable))
 
 
 class TFBertSelfAttention(ConfigLayer):
@@ -39,11 +76,18 @@ class TFBertSelfAttention(ConfigLayer):
 
     autocast_inputs = False
 
-    config_arguments = ("is_cross_attention",)
+    config_arguments = ("is_cross_attention", "layer_index")
 
-    def __init__(self, config: BertConfig, is_cross_attention: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        config: BertConfig,
+        is_cross_attention: bool = False,
+        layer_index: int | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(config, **kwargs)
-        all_head_size = config.num_attention_heads * config.attention_head_size
+        num_heads = head_count(config, layer_index)
+        all_head_size = num_heads * config.attention_head_size
         position_embedding_type = "absolute" if is_cross_attention else config.position_embedding_type
         # layers
         self.query = dense(config, all_head_size, "query", self.dtype_policy)
@@ -61,7 +105,8 @@ class TFBertSelfAttention(ConfigLayer):
             )
         # config
         self.is_cross_attention = is_cross_attention
-        self.num_heads = config.num_attention_heads
+        self.layer_index = layer_index
+        self.num_heads = num_heads
         self.head_size = config.attention_head_size
         self.all_head_size = all_head_size
         self.position_embedding_type = position_embedding_type
@@ -161,11 +206,13 @@ class TFBertSelfOutput(ConfigLayer):
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob, dtype=self.dtype_policy)
 
     def build(self, input_shape: Any = None) -> None:
-        self.dense.build((None, None, self.config.hidden_size))
+        # input_shape: the context's, [B, T, N_l * D] (pruned heads narrow it); H when not given
+        width = self.config.hidden_size if input_shape is None else input_shape[-1]
+        self.dense.build((None, None, width))
         self.LayerNorm.build((None, None, self.config.hidden_size))
 
     def call(self, hidden_states: tf.Tensor, input_tensor: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """hidden_states: [B, T, H] attention context; input_tensor: [B, T, H] the residual. -> [B, T, H]."""
+        """hidden_states: [B, T, N_l * D] attention context; input_tensor: [B, T, H] the residual. -> [B, T, H]."""
         hidden_states = self.dropout(self.dense(hidden_states), training=training)
         return self.LayerNorm(hidden_states + input_tensor)
 
@@ -175,19 +222,30 @@ class TFBertAttention(ConfigLayer):
 
     autocast_inputs = False
 
-    config_arguments = ("is_cross_attention",)
+    config_arguments = ("is_cross_attention", "layer_index")
 
-    def __init__(self, config: BertConfig, is_cross_attention: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        config: BertConfig,
+        is_cross_attention: bool = False,
+        layer_index: int | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(config, **kwargs)
         # layers
         self.self = TFBertSelfAttention(
-            config, is_cross_attention=is_cross_attention, name="self", dtype=self.dtype_policy
+            config,
+            is_cross_attention=is_cross_attention,
+            layer_index=layer_index,
+            name="self",
+            dtype=self.dtype_policy,
         )
         # Keras reserves the attribute `output` (and skips it when saving), so the sublayer is stored as
         # `_output_sublayer` and reached as `attention.output`, the name of the Transformers tree.
         self._output_sublayer = TFBertSelfOutput(config, name="output", dtype=self.dtype_policy)
         # config
         self.is_cross_attention = is_cross_attention
+        self.layer_index = layer_index
 
     @property
     def output(self) -> TFBertSelfOutput:
@@ -196,7 +254,26 @@ class TFBertAttention(ConfigLayer):
 
     def build(self, input_shape: Any = None) -> None:
         self.self.build()
-        self.output.build()
+        self.output.build((None, None, self.self.all_head_size))
+
+    def prune_heads(self, heads: Iterable[int]) -> None:
+        """Remove self-attention heads (numbered as in the unpruned model; checked before by
+        `bert_common.model_api.check_heads_to_prune`; those of `config.pruned_heads` are gone already):
+        query / key / value kernels [H, N_l*D] lose the heads' columns, their biases the entries, the
+        output kernel [N_l*D, H] the rows. The variables keep their paths (checkpoint names).
+        """
+        attention = self.self
+        before = self.config.pruned_heads.get(self.layer_index, [])
+        index = kept_head_index(self.config.num_attention_heads, attention.head_size, before, heads)
+        for projection in (attention.query, attention.key, attention.value):
+            reshape_variable(projection.kernel, np.take(_numpy(projection.kernel), index, axis=1))
+            reshape_variable(projection.bias, np.take(_numpy(projection.bias), index, axis=0))
+            projection.units = int(index.size)
+        dense = self.output.dense
+        reshape_variable(dense.kernel, np.take(_numpy(dense.kernel), index, axis=0))
+        dense.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: int(index.size)})
+        attention.num_heads = int(index.size) // attention.head_size
+        attention.all_head_size = int(index.size)
 
     def call(
         self,

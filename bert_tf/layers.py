@@ -7,17 +7,22 @@ H hidden size, I intermediate size, N heads, D head size, L layers. Keras variab
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from bert_common.config import BertConfig
+from bert_common.model_api import check_heads_to_prune, merged_pruned_heads
 from bert_tf.activations import get_activation
 from bert_tf.attention import KeyValue, TFBertAttention
 from bert_tf.base import ConfigLayer
 from bert_tf.initialization import dense, layer_norm
 from bert_tf.inputs import LayerCache
+
+logger = logging.getLogger("bert_zoo")
 
 
 class TFBertIntermediate(ConfigLayer):
@@ -60,14 +65,19 @@ class TFBertOutput(ConfigLayer):
 
 class TFBertLayer(ConfigLayer):
     """One transformer block: `attention`, (decoders with cross-attention) `crossattention`,
-    `intermediate` and `output`."""
+    `intermediate` and `output`. layer_index: its place in the stack, whose `config.pruned_heads` entry
+    gives its self-attention N_l heads (None: all N)."""
 
     autocast_inputs = False
 
-    def __init__(self, config: BertConfig, **kwargs: Any):
+    config_arguments = ("layer_index",)
+
+    def __init__(self, config: BertConfig, layer_index: int | None = None, **kwargs: Any):
         super().__init__(config, **kwargs)
         # layers
-        self.attention = TFBertAttention(config, name="attention", dtype=self.dtype_policy)
+        self.attention = TFBertAttention(
+            config, layer_index=layer_index, name="attention", dtype=self.dtype_policy
+        )
         self.crossattention = None
         if config.add_cross_attention:
             self.crossattention = TFBertAttention(
@@ -77,6 +87,7 @@ class TFBertLayer(ConfigLayer):
         # Stored as `_output_sublayer` because Keras reserves `output`; reached as `layer.output`.
         self._output_sublayer = TFBertOutput(config, name="output", dtype=self.dtype_policy)
         # config
+        self.layer_index = layer_index
         self.is_decoder = config.is_decoder
         self.add_cross_attention = config.add_cross_attention
 
@@ -140,7 +151,12 @@ class TFBertLayer(ConfigLayer):
 
 
 class TFBertEncoder(ConfigLayer):
-    """The stack of `config.num_hidden_layers` blocks, `layer[0]` ... `layer[L-1]`."""
+    """The stack of `config.num_hidden_layers` blocks, `layer[0]` ... `layer[L-1]`.
+
+    gradient_checkpointing: when True, training calls recompute each block in the backward pass
+    (`keras.remat`, i.e. `tf.recompute_grad` on the TensorFlow backend) instead of keeping its
+    activations; set by the model's `gradient_checkpointing_enable`.
+    """
 
     autocast_inputs = False
 
@@ -148,9 +164,28 @@ class TFBertEncoder(ConfigLayer):
         super().__init__(config, **kwargs)
         # layers: named "layer_._{i}", as in Transformers' TF checkpoints
         self.layer = [
-            TFBertLayer(config, name=f"layer_._{i}", dtype=self.dtype_policy)
+            TFBertLayer(config, layer_index=i, name=f"layer_._{i}", dtype=self.dtype_policy)
             for i in range(config.num_hidden_layers)
         ]
+        # config
+        self.gradient_checkpointing = False
+
+    def prune_heads(self, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
+        """Remove self-attention heads, {layer: [heads]} numbered as in the unpruned model, and record
+        them in `config.pruned_heads` (the argument is checked whole first:
+        `bert_common.model_api.check_heads_to_prune`).
+
+        Raises:
+            TypeError: not a mapping of int -> list of ints. ValueError: a layer or head that does not
+                exist, or pruning every head of a layer.
+        """
+        config = self.config
+        new = check_heads_to_prune(
+            heads_to_prune, len(self.layer), config.num_attention_heads, config.pruned_heads
+        )
+        for layer_index, heads in new.items():
+            self.layer[layer_index].attention.prune_heads(heads)  # reads the config before this prune
+        config.pruned_heads = merged_pruned_heads(config.pruned_heads, new)
 
     def build(self, input_shape: Any = None) -> None:
         for block in self.layer:
@@ -179,17 +214,26 @@ class TFBertEncoder(ConfigLayer):
             or (past_key_values is not None and len(past_key_values[0]) == 4)
         )
         all_cross = [] if output_attentions and with_cross else None
+        checkpointing = self.gradient_checkpointing and training
+        if checkpointing and use_cache:
+            logger.warning(
+                "use_cache=True is incompatible with gradient checkpointing; setting use_cache=False"
+            )
+            use_cache = False
         presents = [] if use_cache else None
         for i, block in enumerate(self.layer):
-            hidden_states, probs, cross_probs, present = block(
-                hidden_states,
+            inputs = dict(
                 attention_mask=attention_mask,
                 head_mask=head_mask[i] if head_mask is not None else None,
                 encoder_hidden_states=encoder_hidden_states,
                 encoder_attention_mask=encoder_attention_mask,
                 past_key_value=past_key_values[i] if past_key_values is not None else None,
-                training=training,
             )
+            if checkpointing:
+                hidden_states, probs, cross_probs = recomputed_call(block, hidden_states, inputs)
+                present = None
+            else:
+                hidden_states, probs, cross_probs, present = block(hidden_states, **inputs, training=training)
             if all_hidden is not None:
                 all_hidden.append(hidden_states)
             if all_attentions is not None:
@@ -205,6 +249,40 @@ class TFBertEncoder(ConfigLayer):
             "attentions": tuple(all_attentions) if all_attentions is not None else None,
             "cross_attentions": tuple(all_cross) if all_cross is not None else None,
         }
+
+
+def recomputed_call(
+    block: TFBertLayer, hidden_states: tf.Tensor, inputs: Mapping[str, Any]
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+    """`block(hidden_states, **inputs, training=True)` whose activations are recomputed in the backward
+    pass (`keras.remat`, `tf.recompute_grad` on TensorFlow: eager, in `fit`'s graph and under XLA).
+
+    Every tensor input is an argument of the recomputed function, so gradients reach it (a tensor
+    captured by a closure would get none). Dropout must draw the same masks when the block runs again:
+    the states of the block's seed generators are passed in too and restored at its start, so the
+    gradients are those of the forward pass (without this, `tf.recompute_grad` draws new masks).
+    hidden_states: [B, T, H]; inputs: the block's other arguments (tensors, tuples of them, or None).
+    Returns (output [B, T, H], self-attention probabilities [B, N_l, T, K], cross-attention
+    probabilities [B, N, T, S] or None); no cache.
+    """
+    structure = {name: value for name, value in inputs.items() if value is not None}
+    flat = tf.nest.flatten(structure)
+    generators = [
+        layer.seed_generator
+        for layer in block._flatten_layers()
+        if getattr(layer, "seed_generator", None) is not None
+    ]
+
+    def run(hidden: tf.Tensor, *tensors: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        named = tf.nest.pack_sequence_as(structure, list(tensors[: len(flat)]))
+        for generator, state in zip(generators, tensors[len(flat) :]):
+            generator.state.assign(state)
+        output, probs, cross_probs, _ = block(hidden, **named, training=True)
+        return (output, probs) if cross_probs is None else (output, probs, cross_probs)
+
+    states = [tf.identity(generator.state.value) for generator in generators]
+    outputs = keras.remat(run)(hidden_states, *flat, *states)
+    return outputs[0], outputs[1], outputs[2] if len(outputs) == 3 else None
 
 
 class TFBertPooler(ConfigLayer):

@@ -9,7 +9,7 @@ bert_tf.training) and SavedModel export (bert_tf.export). It is thin on purpose:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -21,12 +21,14 @@ from bert_common.heads import Head, get_head
 from bert_common.model_api import (
     MAIN_INPUT_NAME,
     can_generate,
+    check_gradient_checkpointing_kwargs,
     count_parameters,
     resized_rows,
     resized_vocab_size,
 )
 from bert_tf import loading
 from bert_tf import outputs as _outputs  # noqa: F401  (registers the output classes with Keras)
+from bert_tf.attention import reshape_variable
 from bert_tf.export import export_saved_model
 from bert_tf.training import KerasTrainingMixin
 from conversion.checkpoint import DEFAULT_MAX_SHARD_SIZE
@@ -179,10 +181,56 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
                 _reshape_variable(predictions.decoder.kernel, decoder)
                 predictions.decoder.units = rows
         self.config.vocab_size = rows
-        # compiled train / eval / predict steps hold the old variables: rebuild them on next use
+        self._drop_compiled_functions()
+
+    def _drop_compiled_functions(self) -> None:
+        """Compiled train / eval / predict steps hold old variable shapes or flags: rebuild on next use."""
         for name in ("train_function", "test_function", "predict_function"):
             if hasattr(self, name):
                 setattr(self, name, None)
+
+    # ------------------------------------------------------------------ pruning, checkpointing
+
+    supports_gradient_checkpointing: ClassVar[bool] = True
+
+    def prune_heads(self, heads_to_prune: Mapping[int, Iterable[int]]) -> None:
+        """Remove attention heads, {layer: [heads]} numbered as in the unpruned model, as bert_pt does:
+        heads pruned before are skipped, `config.pruned_heads` gets the union (a model built from that
+        config is built pruned, so save_pretrained / from_pretrained round-trip). Recompile before
+        fitting again. See `bert_tf.layers.TFBertEncoder.prune_heads`.
+
+        Raises:
+            TypeError: not a mapping of int -> list of ints. ValueError: a layer or head that does not
+                exist, or pruning every head of a layer (nothing is changed then).
+        """
+        self.bert.encoder.prune_heads(heads_to_prune)
+        self._drop_compiled_functions()
+
+    def gradient_checkpointing_enable(
+        self, gradient_checkpointing_kwargs: Mapping[str, Any] | None = None
+    ) -> None:
+        """Recompute each encoder layer in the backward pass of training calls (`fit` included, eager,
+        graph or XLA) instead of keeping its activations; same gradients. Not saved by save_pretrained
+        (as in Transformers): a loaded model starts without it.
+
+        gradient_checkpointing_kwargs: None, {} or {"use_reentrant": False}.
+
+        Raises:
+            ValueError: other kwargs (bert_common.model_api.check_gradient_checkpointing_kwargs).
+        """
+        check_gradient_checkpointing_kwargs(gradient_checkpointing_kwargs)
+        self.bert.encoder.gradient_checkpointing = True
+        self._drop_compiled_functions()
+
+    def gradient_checkpointing_disable(self) -> None:
+        """Keep every layer's activations again (the default)."""
+        self.bert.encoder.gradient_checkpointing = False
+        self._drop_compiled_functions()
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        """True after gradient_checkpointing_enable (until gradient_checkpointing_disable)."""
+        return bool(self.bert.encoder.gradient_checkpointing)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Keras takes only tensors (or plain dicts/lists of them) as positional arguments: a tokenizer's
@@ -319,15 +367,4 @@ def _matrix(value: Any, width: int, caller: str) -> np.ndarray:
     return array
 
 
-def _reshape_variable(variable: Any, value: np.ndarray) -> None:
-    """Give a built Keras variable a new value, of a new shape when it changes (the vocabulary dimension).
-
-    Keras variables have a fixed shape; the variable keeps its path (the checkpoint name) and identity,
-    so the layers and the optimizer still find it, and gets a new backing tensor of the new shape.
-    """
-    value = np.asarray(value, dtype=variable.dtype)
-    if tuple(variable.shape) == value.shape:
-        variable.assign(value)
-        return
-    variable._shape = tuple(value.shape)  # Keras offers no public reshape
-    variable._initialize(value)
+_reshape_variable = reshape_variable  # the vocabulary dimension here; pruned heads in bert_tf.attention

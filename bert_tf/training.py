@@ -18,14 +18,19 @@ only surface as "Graph execution error" (a run-time assertion), and under `jit_c
 drops assertions) not at all. Datasets and generators are not read ahead: their values are checked by the
 graph's assertions when it runs, which XLA drops; see docs/keras.md.
 
+`prepare_tf_dataset` turns a `datasets.Dataset` into the `tf.data.Dataset` that `fit` takes (Transformers'
+TF API), with numpy collators that do what Transformers' `DefaultDataCollator` / `DataCollatorWithPadding`
+do with return_tensors="np"; `datasets` (the `train` extra) is imported only when it is called.
+
 A framework-only file: `fit` / `evaluate` / `predict` and their hooks exist only in Keras.
-Shape legend: B batch (Keras splits x, y and sample weights along it).
+Shape legend: B batch (Keras splits x, y and sample weights along it), T tokens per row.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -79,6 +84,46 @@ def host_batch(x: Any, y: Any, label_names: Sequence[str]) -> dict[str, Any] | N
             return None
         batch[name] = value
     return batch
+
+
+def _rename_labels(batch: dict[str, Any]) -> dict[str, Any]:
+    """`label` or `label_ids` -> `labels`, as Transformers' collators rename them."""
+    for name in ("label", "label_ids"):
+        if name in batch:
+            batch["labels"] = batch.pop(name)
+    return batch
+
+
+def default_collate(features: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Transformers' `DefaultDataCollator(return_tensors="np")`: each column stacked into a [B, ...] array;
+    `label` / `label_ids` become `labels` (int64 for integer labels, float32 otherwise); None and string
+    values are left out.
+
+    Raises:
+        ValueError: a column whose examples differ in shape (unpadded sequences: pass a tokenizer).
+    """
+    first = features[0]
+    batch: dict[str, np.ndarray] = {}
+    for name, value in first.items():
+        if value is None or isinstance(value, str):
+            continue
+        rows = [np.asarray(example[name]) for example in features]
+        if len({row.shape for row in rows}) > 1:
+            raise ValueError(
+                f"prepare_tf_dataset: the examples of column {name!r} differ in length; pass tokenizer= to pad "
+                "each batch (or pad when tokenizing)"
+            )
+        column = np.stack(rows)
+        if name in ("label", "label_ids") and not (name == "label_ids" and isinstance(value, np.ndarray)):
+            column = column.astype(np.int64 if column.dtype.kind in "iub" else np.float32)
+        batch[name] = column
+    return _rename_labels(batch)
+
+
+def padding_collate(tokenizer: Any, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Transformers' `DataCollatorWithPadding(tokenizer, return_tensors="np")`: `tokenizer.pad(features,
+    padding=True, return_tensors="np")` (every row padded to the batch's longest), labels renamed."""
+    return _rename_labels(dict(tokenizer.pad(list(features), padding=True, return_tensors="np")))
 
 
 class KerasTrainingMixin:
@@ -177,6 +222,74 @@ class KerasTrainingMixin:
         accepted = inspect.signature(self.call).parameters
         batch = {name: value for name, value in batch.items() if name in accepted}
         check_batch(self.config, self.head(), batch, model=type(self).__name__)
+
+    def prepare_tf_dataset(
+        self,
+        dataset: Any,
+        batch_size: int = 8,
+        shuffle: bool = True,
+        tokenizer: Any = None,
+        collate_fn: Callable[..., Mapping[str, Any]] | None = None,
+        collate_fn_args: Mapping[str, Any] | None = None,
+        drop_remainder: bool | None = None,
+        prefetch: bool = True,
+    ) -> tf.data.Dataset:
+        """A `datasets.Dataset` as a batched `tf.data.Dataset` of (features dict, labels) ready for `fit`,
+        as Transformers' TF models make it.
+
+        Columns the model's `call` does not take are dropped (`label` / `label_ids` become `labels`, as
+        Transformers' collators rename them); the head's label names (`Head.labels`, e.g. `labels`, or
+        `start_positions` / `end_positions`) are the labels, the rest the features. A single feature or
+        label column comes as one tensor instead of a dict (Transformers' behaviour).
+        batch_size: examples per batch (default 8). shuffle: random order (default True).
+        tokenizer: pads each batch with `tokenizer.pad` (DataCollatorWithPadding); without it examples are
+            stacked as they are (DefaultDataCollator), so they must have equal lengths.
+        collate_fn: list of examples -> dict of numpy columns, used instead; collate_fn_args: its keyword
+            arguments. drop_remainder: drop a last smaller batch (default: the value of shuffle).
+        prefetch: prefetch batches (default True).
+        Returns the tf.data.Dataset ([B, T] int64 token columns; labels [B] or [B, T]).
+
+        Raises:
+            ImportError: the `datasets` package is missing (pip install 'bert-zoo[train]').
+            TypeError: `dataset` is not a datasets.Dataset.
+            ValueError: an empty dataset; examples of different lengths without a tokenizer.
+        """
+        try:
+            import datasets
+        except ImportError as error:
+            raise ImportError(
+                "prepare_tf_dataset needs the `datasets` package: pip install 'bert-zoo[train]'"
+            ) from error
+        if not isinstance(dataset, datasets.Dataset):
+            raise TypeError(f"prepare_tf_dataset takes a datasets.Dataset, got {type(dataset).__name__}")
+        if len(dataset) == 0:
+            raise ValueError("prepare_tf_dataset got an empty dataset")
+        if collate_fn is None:
+            collate_fn = (
+                default_collate if tokenizer is None else functools.partial(padding_collate, tokenizer)
+            )
+        collate_fn_args = dict(collate_fn_args or {})
+        model_inputs = list(inspect.signature(self.call).parameters)
+        labels = self._label_names()
+        keep = set(model_inputs) | set(labels) | {"label", "label_ids", "labels"}
+        dataset = dataset.remove_columns([name for name in dataset.column_names if name not in keep])
+        sample = dataset.with_format("numpy")[: min(len(dataset), 2)]
+        sample = [
+            {key: value[i] for key, value in sample.items()} for i in range(len(next(iter(sample.values()))))
+        ]
+        output_columns = list(collate_fn(sample, **collate_fn_args))
+        features = [name for name in output_columns if name in model_inputs and name not in labels]
+        label_cols = [name for name in output_columns if name in labels]
+        return dataset.to_tf_dataset(
+            columns=features[0] if len(features) == 1 else features,
+            label_cols=label_cols[0] if len(label_cols) == 1 else label_cols,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_remainder=shuffle if drop_remainder is None else drop_remainder,
+            collate_fn=collate_fn,
+            collate_fn_args=collate_fn_args,
+            prefetch=prefetch,
+        )
 
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """`keras.Model.fit`; host inputs (x, y and a validation_data tuple) are checked first."""

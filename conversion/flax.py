@@ -175,6 +175,10 @@ def scan_layers(params: Mapping[str, Any]) -> dict[str, Any]:
     """Stack `encoder/layer/{0..L-1}` into `encoder/layer/scanned` with a leading `[L, ...]` axis.
 
     Trees that are already scanned are returned unchanged (as a copy of the dict structure).
+
+    Raises:
+        ValueError: layer keys other than 0..L-1, or layers whose parameters differ in names or shapes
+            (a model with different head counts per layer, `config.pruned_heads`).
     """
 
     def stack(layers: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,6 +194,14 @@ def scan_layers(params: Mapping[str, Any]) -> dict[str, Any]:
             if set(flat) != set(flats[0]):
                 diff = sorted(set(flat) ^ set(flats[0]))
                 raise ValueError(f"layer {i} does not have the parameters of layer 0 (differs in {diff})")
+        for i, flat in enumerate(flats[1:], start=1):
+            differ = [p for p in flats[0] if tuple(flat[p].shape) != tuple(flats[0][p].shape)]
+            if differ:
+                raise ValueError(
+                    f"layer {i} does not have the shapes of layer 0 ({differ[0]}: {tuple(flat[differ[0]].shape)} "
+                    f"vs {tuple(flats[0][differ[0]].shape)}; pruned heads?): layers of different shapes cannot be "
+                    "scanned"
+                )
         stacked = {path: _stack([flat[path] for flat in flats]) for path in flats[0]}
         return {SCANNED: unflatten_tree(stacked)}
 

@@ -2,7 +2,10 @@
 
 This is what every twin builds, stated once without a framework, so the converter can check a checkpoint
 against its config before (or without) loading it anywhere. The twins' own parameter lists are tested to
-equal it.
+equal it. A pruned config (`pruned_heads`) narrows each layer's self-attention to its own N_l heads.
+
+Shape legend (canonical layout, dense weights [out, in]): V vocabulary size, H hidden size, I
+intermediate size, N heads (N_l in layer l after pruning), D head size, Y labels.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Collection
 
 from bert_common.config import BertConfig
 from bert_common.heads import get_head
+from bert_common.model_api import layer_head_counts
 from conversion.canonical import word_embeddings_name
 from conversion.names import TIED_DECODER_WEIGHT
 
@@ -39,7 +43,12 @@ def _attention(
 
 
 def base_model_shapes(config: BertConfig, *, pooler: bool = True) -> dict[str, tuple[int, ...]]:
-    """Canonical name -> shape for `BertModel` (no `bert.` prefix)."""
+    """Canonical name -> shape for `BertModel` (no `bert.` prefix); layer l's query / key / value are
+    [N_l * D, H] and its attention output dense [H, N_l * D].
+
+    Raises:
+        ValueError: config.pruned_heads removes every head of a layer.
+    """
     H, inner = config.hidden_size, config.intermediate_size
     shapes: dict[str, tuple[int, ...]] = {
         "embeddings.word_embeddings.weight": (config.vocab_size, H),
@@ -47,10 +56,11 @@ def base_model_shapes(config: BertConfig, *, pooler: bool = True) -> dict[str, t
         "embeddings.token_type_embeddings.weight": (config.type_vocab_size, H),
         **_layer_norm("embeddings.LayerNorm", H),
     }
+    # N_l per layer: config.pruned_heads removed (the rule every twin builds with; cross-attention keeps N)
+    heads = layer_head_counts(config.num_hidden_layers, config.num_attention_heads, config.pruned_heads)
     for i in range(config.num_hidden_layers):
         layer = f"encoder.layer.{i}"
-        heads = config.num_attention_heads - len(config.pruned_heads.get(i, []))
-        shapes.update(_attention(f"{layer}.attention", config, heads))
+        shapes.update(_attention(f"{layer}.attention", config, heads[i]))
         if config.add_cross_attention:
             # cross-attention is absolute in every twin, as in Transformers: no distance embedding
             shapes.update(

@@ -40,12 +40,10 @@ _FLAX_WRAPPER = (
     "the Flax wrapper around a linen module: parameters live in a tree outside the module "
     "(Transformers' Flax API); PyTorch and Keras keep them in the layers"
 )
-_PT_CHECKPOINTING = (
-    "Transformers' PyTorch names; Flax has `enable_gradient_checkpointing` / `gradient_checkpointing` "
-    "(Transformers' Flax names, nn.remat); Keras: no gradient checkpointing yet (open hole: "
-    "tf.recompute_grad around each layer)"
+_FLAX_CHECKPOINTING = (
+    "Transformers' Flax names for nn.remat; every twin also has Transformers' PyTorch names "
+    "(gradient_checkpointing_enable / gradient_checkpointing_disable / is_gradient_checkpointing)"
 )
-_FLAX_CHECKPOINTING = "Transformers' Flax names for nn.remat (bert_pt: gradient_checkpointing_enable)"
 
 DIFFERENCES: dict[str, tuple[tuple[str, ...], str]] = {
     # PyTorch
@@ -63,16 +61,6 @@ DIFFERENCES: dict[str, tuple[tuple[str, ...], str]] = {
         ("pt", "flax"),
         "re-initialization: bert_pt in place over modules, Flax returns a new "
         "params tree from an rng; Keras variables are initialized by their initializers when built",
-    ),
-    "supports_gradient_checkpointing": (("pt",), _PT_CHECKPOINTING),
-    "gradient_checkpointing_enable": (("pt",), _PT_CHECKPOINTING),
-    "gradient_checkpointing_disable": (("pt",), _PT_CHECKPOINTING),
-    "is_gradient_checkpointing": (("pt",), _PT_CHECKPOINTING),
-    "prune_heads": (
-        ("pt",),
-        "edits torch Linear modules in place (bert_pt.surgery); Transformers offers it "
-        "for PyTorch only (its TF prune_heads raises NotImplementedError, Flax has none); open hole for "
-        "Keras / Flax",
     ),
     "set_attn_implementation": (("pt",), "SDPA vs eager attention is a PyTorch kernel choice"),
     "attn_implementation": (("pt",), "SDPA vs eager attention is a PyTorch kernel choice"),
@@ -115,6 +103,11 @@ DIFFERENCES: dict[str, tuple[tuple[str, ...], str]] = {
     "get_config": (("tf",), "Keras serialization (.keras files): " + _KERAS),
     "from_config": (("tf",), "Keras serialization (.keras files): " + _KERAS),
     "compile_from_config": (("tf",), "Keras serialization (.keras files): " + _KERAS),
+    "prepare_tf_dataset": (
+        ("tf",),
+        "Transformers' TF API: a datasets.Dataset as the tf.data.Dataset Keras' fit reads (bert_tf.training); "
+        "PyTorch and JAX training loops batch with their own loaders (DataLoader, numpy iterators)",
+    ),
     "export": (("tf",), "SavedModel export (bert_tf.export), a TensorFlow deployment format: " + _KERAS),
     **{
         name: (("tf",), _KERAS_FIT)

@@ -1,5 +1,5 @@
 """Model management (bert_pt.loading, pretrained, initialization, surgery): save/load, what Transformers' files look like, legacy files, loading reports,
-initialization, resizing, pruning, gradient checkpointing."""
+initialization, resizing, gradient checkpointing (pruning: tests/pt/test_prune.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from bert_pt import (
 )
 from conversion.canonical import ShapeMismatchError
 from tests.common.head_spec import batch, tiny
-from tests.helpers import ATOL, REFERENCE, max_abs_diff
-from tests.pt.utils import numpy, tensors
+from tests.helpers import REFERENCE
+from tests.pt.utils import tensors
 
 TIED = "cls.predictions.decoder.weight"
 WORD = "bert.embeddings.word_embeddings.weight"
@@ -289,35 +289,6 @@ def test_get_and_set_input_embeddings():
     with pytest.raises(ValueError, match="hidden_size"):
         model.set_input_embeddings(torch.nn.Embedding(99, 16))
     assert _model("BertModel").get_output_embeddings() is None
-
-
-def test_pruning_heads_equals_masking_them(tmp_path):
-    """Removing heads 1 and 2 of layer 0 and head 0 of layer 1 gives what a head_mask zeroing them gives."""
-    model = _model("BertModel")
-    x = tensors(batch(model.config))
-    head_mask = torch.ones(2, 4)
-    head_mask[0, 1] = head_mask[0, 2] = head_mask[1, 0] = 0
-    masked = model(**x, head_mask=head_mask).last_hidden_state
-    model.prune_heads({0: [1, 2], 1: [0]})
-    assert model.encoder.layer[0].attention.self.query.weight.shape == (16, 32)
-    assert model.encoder.layer[0].attention.output.dense.weight.shape == (32, 16)
-    assert model.config.pruned_heads == {0: [1, 2], 1: [0]}
-    pruned = model(**x)
-    assert max_abs_diff(numpy(pruned.last_hidden_state), numpy(masked)) <= ATOL
-    assert model(**x, output_attentions=True).attentions[0].shape == (3, 2, 7, 7)
-    # pruning again in the original numbering skips heads already gone
-    model.prune_heads({0: [2, 3]})
-    assert model.encoder.layer[0].attention.self.num_attention_heads == 1
-    assert model.config.pruned_heads[0] == [1, 2, 3]
-    # a pruned model saves and loads: the config tells the new model which heads to remove first
-    model.save_pretrained(tmp_path)
-    loaded, info = BertModel.from_pretrained(tmp_path, output_loading_info=True)
-    assert info["mismatched_keys"] == [] and info["missing_keys"] == []
-    assert torch.equal(loaded(**x).last_hidden_state, model(**x).last_hidden_state)
-    with pytest.raises(ValueError, match="every head"):
-        model.prune_heads({0: [0]})
-    with pytest.raises(ValueError, match="layer 5"):
-        model.prune_heads({5: [0]})
 
 
 def test_gradient_checkpointing_gives_the_same_gradients():
