@@ -7,6 +7,7 @@
     bert-zoo diff MODEL --frameworks pt,tf,flax
     bert-zoo export MODEL OUT --to onnx
     bert-zoo bench --preset issue
+    bert-zoo train --framework pt --task mlm --model DIR --train-file corpus.txt --output-dir out
 
 Each command is one module of bert_zoo with an `add_parser(sub)` and a `cmd_<name>(args)`; this module
 only assembles them. Bad input (unknown task or framework, a directory without weights, QA without a
@@ -21,7 +22,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from bert_zoo import CliError, bench, convert, demo, diff, run
+from bert_zoo import CliError, bench, convert, demo, diff, run, train
 from bert_zoo.export import add_export_parser
 from bert_zoo.twins import quiet_frameworks
 
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what loading and conversion do")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in (run, demo, convert, diff, bench):
+    for command in (run, demo, convert, diff, bench, train):
         command.add_parser(sub)
     add_export_parser(sub)
     return parser

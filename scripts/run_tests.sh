@@ -15,6 +15,7 @@ groups=(
   "pipelines+cli:tests/pipelines"
   "export:tests/export"
   "docs:tests/docs"
+  "train:tests/train"
 )
 failed=()
 for entry in "${groups[@]}"; do

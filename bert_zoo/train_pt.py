@@ -1,0 +1,142 @@
+"""The PyTorch runner of `bert-zoo train`: a plain training loop.
+
+torch.optim.AdamW (no weight decay on biases and LayerNorm weights, as Transformers' Trainer) with a
+LambdaLR on the shared linear schedule, `loss / accumulation` backward per micro-batch,
+`clip_grad_norm_`, optional bfloat16 autocast. Under `torchrun` (RANK / WORLD_SIZE set) the model is
+wrapped in DistributedDataParallel (gloo on CPU, nccl on GPUs); each process takes its equal share of
+every global micro-batch (bert_zoo.train_loop.Job.micro_batches), gradients are averaged by DDP and only
+rank 0 writes checkpoints, the final model and metrics.json.
+
+A checkpoint holds the model (`save_pretrained`), optimizer.pt, scheduler.pt and rng_state.pth (the
+torch RNG that draws dropout; rng_state_<rank>.pth per process under DDP); resuming restores all three.
+
+Shape legend: B batch, T tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bert_pt.registry import model_class
+
+PAD_TO_MULTIPLE_OF = None  # eager PyTorch runs any shape
+
+
+def _no_decay(name: str) -> bool:
+    return name.endswith(".bias") or "LayerNorm" in name
+
+
+def build_model(job: Any, spec: Any) -> torch.nn.Module:
+    """The model to train: the checkpoint being resumed, a fresh model of `spec.config`, or
+    `spec.source` with the task's labels (new head weights drawn after seeding torch with `spec.seed`)."""
+    cls = model_class(spec.head)
+    torch.manual_seed(spec.seed)
+    if job.resume_from is not None:
+        return cls.from_pretrained(job.resume_from)
+    if spec.config is not None:
+        return cls(spec.config)
+    return cls.from_pretrained(spec.source, **spec.kwargs)
+
+
+def build_optimizer(model: torch.nn.Module, job: Any) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW with two parameter groups (decay / no decay) and the linear schedule as a LambdaLR."""
+    args = job.args
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for n, p in named if not _no_decay(n)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in named if _no_decay(n)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(
+        groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: float(job.schedule.factor(float(step)))
+    )
+    return optimizer, scheduler
+
+
+def _rng_file(job: Any) -> str:
+    return f"rng_state_{job.rank}.pth" if job.world_size > 1 else "rng_state.pth"
+
+
+def _tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in batch.items()}
+
+
+def run(job: Any, spec: Any) -> dict[str, float]:
+    """Train `job` (see bert_zoo.train_loop.Job) in PyTorch; returns the metrics written to metrics.json."""
+    args = job.args
+    distributed = job.world_size > 1
+    if distributed:
+        import torch.distributed as dist
+
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = torch.device(
+        f"cuda:{job.rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
+    )
+    model = build_model(job, spec).to(device)
+    optimizer, scheduler = build_optimizer(model, job)
+    if job.resume_from is not None:
+        optimizer.load_state_dict(torch.load(job.resume_from / "optimizer.pt", weights_only=True))
+        scheduler.load_state_dict(torch.load(job.resume_from / "scheduler.pt", weights_only=True))
+        torch.set_rng_state(torch.load(job.resume_from / _rng_file(job), weights_only=True)["cpu"])
+    core = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model)
+
+    def save(directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if job.is_main:
+            core.save_pretrained(directory)
+            torch.save(optimizer.state_dict(), directory / "optimizer.pt")
+            torch.save(scheduler.state_dict(), directory / "scheduler.pt")
+        torch.save({"cpu": torch.get_rng_state()}, directory / _rng_file(job))
+        if distributed:
+            torch.distributed.barrier()
+
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
+    accumulation = job.plan.accumulation
+    model.train()
+    job.start()
+    for step in range(job.start_step, job.plan.total_steps):
+        total = torch.zeros((), device=device)
+        for micro, batch in enumerate(job.micro_batches(step)):
+            last = micro == accumulation - 1
+            sync = contextlib.nullcontext() if last or not distributed else model.no_sync()
+            with sync:
+                with autocast:
+                    loss = model(**_tensors(batch, device)).loss / accumulation
+                loss.backward()
+            total += loss.detach().float()
+        if args.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        if distributed:
+            torch.distributed.all_reduce(total)
+            total /= job.world_size
+        job.on_step_end(step + 1, float(total), save)
+    core.eval()
+
+    def predict(batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        with torch.no_grad(), autocast:
+            out = core(**_tensors(batch, device))
+        return {
+            k: (v.float().cpu().numpy() if v.ndim else float(v)) for k, v in out.items() if torch.is_tensor(v)
+        }
+
+    metrics = job.finish(predict if job.is_main else None)
+    if job.is_main:
+        core.save_pretrained(job.output_dir)
+    if distributed:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    return metrics
