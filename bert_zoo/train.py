@@ -5,6 +5,7 @@
     bert-zoo train --framework flax --task mlm --config config.json --tokenizer DIR \\
         --train-file corpus.txt --output-dir out --max-steps 1000 --save-steps 100
     bert-zoo train ... --resume                     # continue from the last out/checkpoint-<step>
+    bert-zoo train ... --eval-strategy epoch --logging-steps 1   # curves in out/trainer_state.json
     torchrun --nproc_per_node=2 -m bert_zoo.cli train --framework pt ...   # DistributedDataParallel
 
 Everything that does not depend on the framework is here and in train_loop (schedule, data order,
@@ -96,7 +97,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--save-steps", type=int_at_least(0), default=500, help="checkpoint every N updates (0: never)"
     )
-    p.add_argument("--logging-steps", type=int_at_least(1), default=10)
+    p.add_argument(
+        "--logging-steps", type=int_at_least(1), default=10, help="log every N updates (default 10)"
+    )
+    p.add_argument(
+        "--eval-strategy",
+        choices=("no", "steps", "epoch"),
+        default="no",
+        help="also evaluate during training: every --eval-steps updates or at each epoch's end (log_history)",
+    )
+    p.add_argument("--eval-steps", type=int_at_least(1), default=None, help="default: --logging-steps")
     p.add_argument(
         "--resume",
         "--resume-from-checkpoint",
@@ -137,6 +147,10 @@ def check_args(args: argparse.Namespace) -> None:
                 f"--output-dir {output} exists and is not empty; use --resume to continue or "
                 "--overwrite-output-dir to start over"
             )
+    if getattr(args, "eval_strategy", "no") != "no" and args.validation_file is None:
+        raise CliError(f"--eval-strategy {args.eval_strategy} needs --validation-file")
+    if getattr(args, "eval_steps", None) is None:
+        args.eval_steps = args.logging_steps
     if args.doc_stride is None:
         args.doc_stride = args.max_seq_length // 4
 

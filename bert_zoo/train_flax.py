@@ -80,18 +80,18 @@ def run(job: Any, spec: Any) -> dict[str, float]:
         model.save_pretrained(directory, params=state.params)
         (directory / OPTIMIZER_FILE).write_bytes(serialization.to_bytes(state.opt_state))
 
+    def predict(batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        out = eval_step(state.params, _host(batch))  # the current `state` of the loop below
+        fields = {k: v for k, v in out.items() if isinstance(v, jax.Array)}
+        return {k: (np.asarray(v, np.float32) if v.ndim else float(v)) for k, v in fields.items()}
+
     job.start()
     for step in range(job.start_step, job.plan.total_steps):
         losses = []
         for batch in job.micro_batches(step):
             state, out = train_step(state, _host(batch), dropout_rng)
             losses.append(out["loss"])
-        job.on_step_end(step + 1, float(np.mean([float(loss) for loss in losses])), save)
-
-    def predict(batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        out = eval_step(state.params, _host(batch))
-        fields = {k: v for k, v in out.items() if isinstance(v, jax.Array)}
-        return {k: (np.asarray(v, np.float32) if v.ndim else float(v)) for k, v in fields.items()}
+        job.on_step_end(step + 1, float(np.mean([float(loss) for loss in losses])), save, predict)
 
     metrics = job.finish(predict)
     model.save_pretrained(job.output_dir, params=state.params)

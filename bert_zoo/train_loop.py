@@ -9,6 +9,13 @@ the checkpoints. Each twin's runner (train_pt, train_tf, train_flax) only runs s
 A checkpoint is Transformers' Trainer layout: `OUTPUT/checkpoint-<step>/` with the model written by
 `save_pretrained`, the optimizer state in the twin's own format, and `trainer_state.json` (global_step,
 epoch, log_history, and the data order: seed, the epoch's permutation RNG state and the position in it).
+At the end the same state goes to `OUTPUT/trainer_state.json` (Trainer.save_state, as run_glue.py does).
+
+`log_history` follows Transformers: every --logging-steps updates an entry {step, epoch, loss (the mean
+over the updates since the last entry), learning_rate} plus bert-zoo's `step_time` (mean seconds per
+update over the same updates: data, forward, backward and optimizer, from the end of the previous update;
+the first update of a run includes tracing / compilation); with --eval-strategy epoch|steps an entry
+{step, epoch, eval_<metric>..., eval_runtime} after each evaluation (its time is in no step_time).
 
 Shape legend: B batch (rows of a micro-batch).
 """
@@ -197,6 +204,8 @@ class Job:
     losses: list[float] = field(default_factory=list)
     _progress: Any = None
     _started: float = 0.0
+    _mark: float = 0.0
+    _window: list[tuple[float, float]] = field(default_factory=list)  # (loss, seconds) since the last log
 
     @property
     def is_main(self) -> bool:
@@ -218,7 +227,7 @@ class Job:
         """Open the progress bar (stderr, main process only) at `start_step`."""
         from tqdm.auto import tqdm
 
-        self._started = time.perf_counter()
+        self._started = self._mark = time.perf_counter()
         self._progress = tqdm(
             total=self.plan.total_steps,
             initial=self.start_step,
@@ -228,26 +237,81 @@ class Job:
             dynamic_ncols=True,
         )
 
-    def on_step_end(self, step: int, loss: float, save: Callable[[Path], None]) -> None:
-        """After update `step` (1-based count of updates done): log, advance the bar, and every
-        --save-steps write a checkpoint through `save(directory)` (model + optimizer) plus the trainer
-        state (main process only)."""
+    def on_step_end(
+        self,
+        step: int,
+        loss: float,
+        save: Callable[[Path], None],
+        predict: Callable[[dict[str, np.ndarray]], dict[str, Any]] | None = None,
+    ) -> None:
+        """After update `step` (1-based count of updates done): log, advance the bar, evaluate with
+        `predict` when --eval-strategy says so (main process), and every --save-steps write a
+        checkpoint through `save(directory)` (model + optimizer) plus the trainer state.
+
+        Raises:
+            ValueError: the loss is not finite.
+        """
+        seconds = time.perf_counter() - self._mark
         self.losses.append(loss)
         if not math.isfinite(loss):
             raise ValueError(f"the training loss is {loss} at step {step}; lower --learning-rate")
-        entry = {
-            "step": step,
-            "epoch": round(self.plan.epoch(step), 4),
-            "loss": loss,
-            "learning_rate": float(self.schedule(float(step - 1))),
-        }
+        self._window.append((loss, seconds))
         if step % self.args.logging_steps == 0 or step == self.plan.total_steps:
-            self.log_history.append(entry)
+            window = np.asarray(self._window, dtype=np.float64)
+            self.log_history.append(
+                {
+                    "step": step,
+                    "epoch": round(self.plan.epoch(step), 4),
+                    "loss": float(window[:, 0].mean()),
+                    "learning_rate": float(self.schedule(float(step - 1))),
+                    "step_time": round(float(window[:, 1].mean()), 6),
+                }
+            )
+            self._window = []
         if self._progress is not None:
             self._progress.update(1)
             self._progress.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        if predict is not None and self.should_evaluate(step):
+            self.evaluate_now(step, predict)
         if self.args.save_steps > 0 and step % self.args.save_steps == 0 and step < self.plan.total_steps:
             self.save_checkpoint(step, save)
+        self._mark = time.perf_counter()
+
+    def should_evaluate(self, step: int) -> bool:
+        """Whether --eval-strategy evaluates after update `step` (at the end of each epoch, or every
+        --eval-steps updates); only the main process evaluates, and only with a validation set."""
+        strategy = getattr(self.args, "eval_strategy", "no")
+        if strategy == "no" or self.evaluate is None or not self.is_main:
+            return False
+        every = self.plan.updates_per_epoch if strategy == "epoch" else self.args.eval_steps
+        return step % every == 0
+
+    def evaluate_now(self, step: int, predict: Callable[[dict[str, np.ndarray]], dict[str, Any]]) -> None:
+        """Evaluate with `predict` and log {step, epoch, eval_<metric>..., eval_runtime} (Transformers'
+        evaluation log entry)."""
+        assert self.evaluate is not None
+        began = time.perf_counter()
+        result = {f"eval_{k}": float(v) for k, v in self.evaluate(predict).items()}
+        entry = {"step": step, "epoch": round(self.plan.epoch(step), 4), **result}
+        entry["eval_runtime"] = round(time.perf_counter() - began, 4)
+        self.log_history.append(entry)
+
+    def state(self, step: int) -> dict[str, Any]:
+        """The trainer state after `step` updates (what trainer_state.json holds)."""
+        return {
+            "global_step": step,
+            "epoch": self.plan.epoch(step),
+            "max_steps": self.plan.total_steps,
+            "num_train_epochs": math.ceil(self.plan.total_steps / self.plan.updates_per_epoch),
+            "train_batch_size": self.args.per_device_train_batch_size,
+            "save_steps": self.args.save_steps,
+            "logging_steps": self.args.logging_steps,
+            "log_history": self.log_history,
+            "data_order": self.plan.state(step),
+            "framework": self.args.framework,
+            "task": self.args.task,
+            "train_losses": self.losses,
+        }
 
     def save_checkpoint(self, step: int, save: Callable[[Path], None]) -> Path:
         """Write `checkpoint-<step>` (model and optimizer through `save`, then the trainer state)."""
@@ -256,21 +320,7 @@ class Job:
             directory.mkdir(parents=True, exist_ok=True)
         save(directory)
         if self.is_main:
-            state = {
-                "global_step": step,
-                "epoch": self.plan.epoch(step),
-                "max_steps": self.plan.total_steps,
-                "num_train_epochs": math.ceil(self.plan.total_steps / self.plan.updates_per_epoch),
-                "train_batch_size": self.args.per_device_train_batch_size,
-                "save_steps": self.args.save_steps,
-                "logging_steps": self.args.logging_steps,
-                "log_history": self.log_history,
-                "data_order": self.plan.state(step),
-                "framework": self.args.framework,
-                "task": self.args.task,
-                "train_losses": self.losses,
-            }
-            write_json(directory / TRAINER_STATE, state)
+            write_json(directory / TRAINER_STATE, self.state(step))
         return directory
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -311,7 +361,14 @@ class Job:
             "global_step": self.plan.total_steps,
         }
         if predict is not None and self.evaluate is not None:
-            metrics.update({f"eval_{k}": v for k, v in self.evaluate(predict).items()})
+            last = self.log_history[-1] if self.log_history else {}
+            if last.get("step") == self.plan.total_steps and "eval_runtime" in last:  # just evaluated
+                metrics.update(
+                    {k: v for k, v in last.items() if k.startswith("eval_") and k != "eval_runtime"}
+                )
+            else:
+                metrics.update({f"eval_{k}": v for k, v in self.evaluate(predict).items()})
         if self.is_main:
             write_json(self.output_dir / "metrics.json", metrics)
+            write_json(self.output_dir / TRAINER_STATE, self.state(self.plan.total_steps))
         return metrics

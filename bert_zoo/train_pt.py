@@ -102,6 +102,19 @@ def run(job: Any, spec: Any) -> dict[str, float]:
             torch.distributed.barrier()
 
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
+
+    def predict(batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        training = core.training
+        core.eval()
+        try:
+            with torch.no_grad(), autocast:
+                out = core(**_tensors(batch, device))
+        finally:
+            core.train(training)
+        return {
+            k: (v.float().cpu().numpy() if v.ndim else float(v)) for k, v in out.items() if torch.is_tensor(v)
+        }
+
     accumulation = job.plan.accumulation
     model.train()
     job.start()
@@ -123,16 +136,8 @@ def run(job: Any, spec: Any) -> dict[str, float]:
         if distributed:
             torch.distributed.all_reduce(total)
             total /= job.world_size
-        job.on_step_end(step + 1, float(total), save)
+        job.on_step_end(step + 1, float(total), save, predict)
     core.eval()
-
-    def predict(batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        with torch.no_grad(), autocast:
-            out = core(**_tensors(batch, device))
-        return {
-            k: (v.float().cpu().numpy() if v.ndim else float(v)) for k, v in out.items() if torch.is_tensor(v)
-        }
-
     metrics = job.finish(predict if job.is_main else None)
     if job.is_main:
         core.save_pretrained(job.output_dir)

@@ -67,9 +67,9 @@ class JobCallback(keras.callbacks.Callback):
     """After each update: the loss of its micro-batches to the shared job (which logs, advances the
     progress bar and calls `save` for checkpoints)."""
 
-    def __init__(self, job: Any, save: Any) -> None:
+    def __init__(self, job: Any, save: Any, predict: Any = None) -> None:
         super().__init__()
-        self.job, self.save = job, save
+        self.job, self.save, self.predict = job, save, predict
         self.seen, self.total, self.micro_losses = 0, 0.0, []
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -80,7 +80,7 @@ class JobCallback(keras.callbacks.Callback):
         self.total = running
         if self.seen % self.job.plan.accumulation == 0:
             step = self.job.start_step + self.seen // self.job.plan.accumulation
-            self.job.on_step_end(step, float(np.mean(self.micro_losses)), self.save)
+            self.job.on_step_end(step, float(np.mean(self.micro_losses)), self.save, self.predict)
             self.micro_losses = []
 
 
@@ -148,13 +148,14 @@ def run(job: Any, spec: Any) -> dict[str, float]:
         arrays.update({f"seed_{i}": np.asarray(s) for i, s in enumerate(_seed_states(model))})
         np.savez(directory / OPTIMIZER_FILE, **arrays)
 
-    job.start()
-    model.fit(MicroBatches(job), epochs=1, shuffle=False, verbose=0, callbacks=[JobCallback(job, save)])
-
     def predict(batch: dict[str, np.ndarray]) -> dict[str, Any]:
         out = model(**{k: tf.constant(np.asarray(v, np.int32)) for k, v in batch.items()}, training=False)
         fields = {k: v for k, v in out.items() if isinstance(v, tf.Tensor)}
         return {k: (np.asarray(v, np.float32) if v.shape.rank else float(v)) for k, v in fields.items()}
+
+    job.start()
+    callback = JobCallback(job, save, predict)
+    model.fit(MicroBatches(job), epochs=1, shuffle=False, verbose=0, callbacks=[callback])
 
     metrics = job.finish(predict)
     model.save_pretrained(job.output_dir)

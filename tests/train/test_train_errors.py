@@ -62,3 +62,10 @@ def test_max_steps_must_be_positive(toy, capsys, value):
     argv = train_argv(toy("mlm"), "pt", "mlm")
     argv[argv.index("--max-steps") + 1] = value
     assert "--max-steps must be > 0" in _error(capsys, argv)
+
+
+def test_eval_strategy_needs_a_validation_file(toy, capsys):
+    argv = train_argv(toy("text-classification"), "pt", "text-classification", eval_strategy="epoch")
+    cut = argv.index("--validation-file")
+    del argv[cut : cut + 2]
+    assert "--eval-strategy epoch needs --validation-file" in _error(capsys, argv)
