@@ -151,19 +151,24 @@ class FlaxBertSelfAttention(BertModuleBase):
         init_cache: bool = False,
         deterministic: bool = True,
         output_attentions: bool = False,
+        packing: masks.Packing | None = None,
     ) -> tuple[jax.Array, jax.Array | None]:
-        """hidden_states: [B, T, H] queries (and keys/values for self-attention).
+        """hidden_states: [B, T, H] queries (and keys/values for self-attention); [1, M, H] with `packing`
+            (padding-free: the projections run on the M packed tokens, the attention on their scatter
+            to [B, T], zeros elsewhere; the context comes back packed, [1, M, N_l * D]).
         attention_mask: 0/1, [B, K] or [B, T, K] for self-attention (K the cache size with a cache),
             [B, S] or [B, T, S] for cross-attention; None attends everywhere.
         layer_head_mask: [N] multipliers of each head's probabilities (1 keeps, 0 drops the head).
         key_value_states: [B, S, H] encoder states: cross-attention.
         init_cache: create the decoding cache (the dummy call of `init_cache`). deterministic: no dropout.
         """
-        batch, query_length = hidden_states.shape[:2]
+        unpack = (lambda x: x) if packing is None else (lambda x: masks.unpack(x, packing))
+        source_unpack = unpack if key_value_states is None else (lambda x: x)
         source = hidden_states if key_value_states is None else key_value_states
-        query = self._split_heads(self.query(hidden_states))  # [B, T, N, D]
-        key = self._split_heads(self.key(source))  # [B, K, N, D]
-        value = self._split_heads(self.value(source))  # [B, K, N, D]
+        query = self._split_heads(unpack(self.query(hidden_states)))  # [B, T, N, D]
+        key = self._split_heads(source_unpack(self.key(source)))  # [B, K, N, D]
+        value = self._split_heads(source_unpack(self.value(source)))  # [B, K, N, D]
+        batch, query_length = query.shape[:2]
 
         offset = jnp.array(0, dtype=jnp.int32)
         if self.causal and (self.has_variable("cache", "cached_key") or init_cache):
@@ -202,6 +207,8 @@ class FlaxBertSelfAttention(BertModuleBase):
             probs = probs * layer_head_mask.astype(probs.dtype)[None, :, None, None]
         context = jnp.einsum("bntk,bknd->btnd", probs, value.astype(probs.dtype), precision=self.precision)
         context = context.reshape(batch, query_length, self.num_heads * self.head_size)  # [B, T, N_l * D]
+        if packing is not None:
+            context = masks.pack(context, packing)  # [1, M, N_l * D]
         return context, (probs if output_attentions else None)
 
 
@@ -251,6 +258,7 @@ class FlaxBertAttention(BertModuleBase):
         init_cache: bool = False,
         deterministic: bool = True,
         output_attentions: bool = False,
+        packing: masks.Packing | None = None,
     ) -> tuple[jax.Array, jax.Array | None]:
         """The arguments of FlaxBertSelfAttention.__call__."""
         context, probs = self.self(
@@ -261,6 +269,7 @@ class FlaxBertAttention(BertModuleBase):
             init_cache=init_cache,
             deterministic=deterministic,
             output_attentions=output_attentions,
+            packing=packing,
         )
         return self.output(context, hidden_states, deterministic=deterministic), probs
 

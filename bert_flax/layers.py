@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from bert_common.model_api import layer_head_counts
+from bert_flax import masks
 from bert_flax.activations import get_activation
 from bert_flax.attention import FlaxBertAttention
 from bert_flax.initialization import BertModuleBase, dense, layer_norm
@@ -102,8 +103,10 @@ class FlaxBertLayer(BertModuleBase):
         init_cache: bool = False,
         deterministic: bool = True,
         output_attentions: bool = False,
+        packing: masks.Packing | None = None,
     ) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
-        """hidden_states [B, T, H]; attention_mask [B, K] or [B, T, K]; layer_head_mask [N];
+        """hidden_states [B, T, H] ([1, M, H] with `packing`, the padding-free layout of
+        bert_flax.masks); attention_mask [B, K] or [B, T, K]; layer_head_mask [N];
         encoder_hidden_states [B, S, H] and encoder_attention_mask [B, S] or [B, T, S] (cross-attention)."""
         attention_output, self_probs = self.attention(
             hidden_states,
@@ -112,6 +115,7 @@ class FlaxBertLayer(BertModuleBase):
             init_cache=init_cache,
             deterministic=deterministic,
             output_attentions=output_attentions,
+            packing=packing,
         )
         cross_probs = None
         if encoder_hidden_states is not None and self.config.add_cross_attention:
@@ -122,6 +126,7 @@ class FlaxBertLayer(BertModuleBase):
                 key_value_states=encoder_hidden_states,
                 deterministic=deterministic,
                 output_attentions=output_attentions,
+                packing=packing,
             )
         hidden_states = self.output(
             self.intermediate(attention_output), attention_output, deterministic=deterministic
@@ -182,6 +187,7 @@ class FlaxBertLayerCollection(BertModuleBase):
         deterministic: bool = True,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        packing: masks.Packing | None = None,
     ) -> StackOutput:
         """head_mask: [L, N] or None; the other arguments as in FlaxBertLayer.__call__."""
         inputs = hidden_states
@@ -196,6 +202,7 @@ class FlaxBertLayerCollection(BertModuleBase):
                 init_cache,
                 deterministic,
                 output_attentions,
+                packing,
             )
             hidden.append(hidden_states)
             self_probs.append(layer_self)
@@ -229,6 +236,7 @@ class FlaxBertScanStep(FlaxBertLayer):
         deterministic: bool,
         output_attentions: bool,
         output_hidden_states: bool,
+        packing: masks.Packing | None = None,
     ) -> tuple[jax.Array, tuple[jax.Array | None, jax.Array | None, jax.Array | None]]:
         hidden_states, self_probs, cross_probs = super().__call__(
             hidden_states,
@@ -239,6 +247,7 @@ class FlaxBertScanStep(FlaxBertLayer):
             init_cache,
             deterministic,
             output_attentions,
+            packing,
         )
         return hidden_states, (hidden_states if output_hidden_states else None, self_probs, cross_probs)
 
@@ -268,7 +277,7 @@ class FlaxBertScannedLayerCollection(BertModuleBase):
             step,
             variable_axes={"params": 0, "cache": 0},
             split_rngs={"params": True, "dropout": True},
-            in_axes=(0, *(nn.broadcast,) * 7),
+            in_axes=(0, *(nn.broadcast,) * 8),
             length=self.config.num_hidden_layers,
         )
         # layers
@@ -285,6 +294,7 @@ class FlaxBertScannedLayerCollection(BertModuleBase):
         deterministic: bool = True,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        packing: masks.Packing | None = None,
     ) -> StackOutput:
         """As FlaxBertLayerCollection.__call__; per-layer outputs come back stacked and are split."""
         last, per_layer = self.scanned(
@@ -297,6 +307,7 @@ class FlaxBertScannedLayerCollection(BertModuleBase):
             deterministic,
             output_attentions,
             output_hidden_states,
+            packing,
         )
         return collect_outputs(
             hidden_states,
@@ -331,8 +342,10 @@ class FlaxBertEncoder(BertModuleBase):
         deterministic: bool = True,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        packing: masks.Packing | None = None,
     ) -> StackOutput:
-        """hidden_states: [B, T, H] the embeddings output. attention_mask: 0/1 [B, K] or [B, T, K].
+        """hidden_states: [B, T, H] the embeddings output ([1, M, H] with `packing`, the padding-free
+        layout of bert_flax.masks; then every returned hidden state is [1, M, H] too). attention_mask: 0/1 [B, K] or [B, T, K].
         head_mask: [L, N] multipliers or None. encoder_hidden_states [B, S, H], encoder_attention_mask
         [B, S] or [B, T, S]: cross-attention inputs. init_cache: create the decoding cache.
         deterministic: no dropout. Returns (last [B, T, H], hidden states (L + 1) x [B, T, H] or None,
@@ -347,6 +360,7 @@ class FlaxBertEncoder(BertModuleBase):
             deterministic=deterministic,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            packing=packing,
         )
 
 

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax.typing import Dtype
 
+from bert_common import packing
 from bert_common.config import BertConfig
 
 
@@ -83,3 +84,39 @@ def head_mask(mask: jax.Array | None, config: BertConfig) -> jax.Array | None:
     if mask.shape != (L, N):
         raise ValueError(f"head_mask has shape {tuple(mask.shape)}, expected ({N},) or ({L}, {N})")
     return mask
+
+
+# The padding-free layout (bert_common.packing): (index int32 [M], valid bool [M], kept bool [B, T]).
+# index: flat positions b * T + t of the packed tokens; valid: the slots that hold a kept token (the
+# others fill a jit bucket with padded positions, whose results are discarded); kept: its shape gives
+# (B, T). A tuple of arrays, so nn.scan / nn.remat / jax.jit carry it like any input.
+Packing = tuple[jax.Array, jax.Array, jax.Array]
+
+
+def make_packing(attention_mask: jax.Array, size: int) -> Packing:
+    """The layout of `size` (M, static) packed tokens for a 0/1 [B, T] mask (traceable under jit).
+
+    Raises:
+        ValueError: a mask that is not 2-D (bert_common.packing.check_packing_mask).
+    """
+    order, count = packing.pack_order(attention_mask, xp=jnp)
+    kept = packing.kept_positions(attention_mask, xp=jnp)
+    return order[:size], jnp.arange(size) < count, kept
+
+
+def pack(x: jax.Array, layout: Packing) -> jax.Array:
+    """[B, T, ...] (or [1, T, ...], broadcast over the batch) -> [1, M, ...]."""
+    index, _, kept = layout
+    batch, length = kept.shape
+    x = jnp.broadcast_to(x, (batch, *x.shape[1:]))
+    return x.reshape(batch * length, *x.shape[2:])[index][None]
+
+
+def unpack(x: jax.Array, layout: Packing) -> jax.Array:
+    """[1, M, E] -> [B, T, E], zeros at the positions not packed (and for the bucket's filler slots)."""
+    index, valid, kept = layout
+    batch, length = kept.shape
+    rows = x.reshape(index.shape[0], -1)
+    rows = jnp.where(valid[:, None], rows, jnp.zeros((), rows.dtype))
+    out = jnp.zeros((batch * length, rows.shape[1]), rows.dtype).at[index].set(rows, unique_indices=True)
+    return out.reshape(batch, length, -1)

@@ -26,11 +26,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from bert_common.config import BertConfig
+from bert_pt.masks import PackedBatch
 
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager")
 
 # (keys [B, N, K, D], values [B, N, K, D]) of one attention block ([B, N, S, D] for cross-attention).
 KeyValue = tuple[torch.Tensor, torch.Tensor]
+
+
+def _same(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 def check_attn_implementation(name: str) -> str:
@@ -115,8 +120,9 @@ class BertSelfAttention(nn.Module):
         past_key_value: KeyValue | None = None,
         output_attentions: bool = False,
         past_length: int = 0,
+        packed: PackedBatch | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
-        """Attend from `hidden_states` [B, T, H].
+        """Attend from `hidden_states` [B, T, H] (or [1, M, H] packed, see `packed`).
 
         attention_mask: additive [B, 1, T or 1, K] (0 = attend, finfo.min = masked), or None.
         head_mask: [1, N, 1, 1] multipliers of the attention probabilities, or None.
@@ -124,10 +130,14 @@ class BertSelfAttention(nn.Module):
         past_key_value: cached (keys, values) [B, N, P, D] for self-attention, or the encoder's
             projected (keys, values) [B, N, S, D] for cross-attention (then not recomputed).
         past_length: P, the absolute position of the first query (relative positions only).
+        packed: the padding-free layout (bert_pt.masks.PackedBatch): the projections run on the M packed
+            tokens, the attention on their scatter to [B, T] (zeros elsewhere, masked as keys).
 
-        Returns (context [B, T, N*D], probabilities [B, N, T, K] or None, (keys, values) to cache).
+        Returns (context [B, T, N*D] (packed: [1, M, N*D]), probabilities [B, N, T, K] or None,
+        (keys, values) to cache).
         """
-        query = self._heads(self.query(hidden_states))  # [B, N, T, D]
+        unpack = packed.unpack if packed is not None else _same
+        query = self._heads(unpack(self.query(hidden_states)))  # [B, N, T, D]
         if self.is_cross_attention:
             if past_key_value is not None:
                 key, value = past_key_value  # [B, N, S, D], computed once per encoder sequence
@@ -135,8 +145,8 @@ class BertSelfAttention(nn.Module):
                 key = self._heads(self.key(encoder_hidden_states))
                 value = self._heads(self.value(encoder_hidden_states))
         else:
-            key = self._heads(self.key(hidden_states))  # [B, N, T, D]
-            value = self._heads(self.value(hidden_states))
+            key = self._heads(unpack(self.key(hidden_states)))  # [B, N, T, D]
+            value = self._heads(unpack(self.value(hidden_states)))
             if past_key_value is not None:
                 key = torch.cat([past_key_value[0], key], dim=2)  # [B, N, K, D]
                 value = torch.cat([past_key_value[1], value], dim=2)
@@ -148,6 +158,8 @@ class BertSelfAttention(nn.Module):
             context, probs = self._sdpa(query, key, value, attention_mask), None
         batch, _, length, _ = context.shape
         context = context.transpose(1, 2).reshape(batch, length, self.all_head_size)  # [B, T, N*D]
+        if packed is not None:
+            context = packed.pack(context)  # [1, M, N*D]
         return context, (probs if output_attentions else None), (key, value)
 
     def _eager(
@@ -248,8 +260,10 @@ class BertAttention(nn.Module):
         past_key_value: KeyValue | None = None,
         output_attentions: bool = False,
         past_length: int = 0,
+        packed: PackedBatch | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
-        """Returns (output [B, T, H], probabilities [B, N, T, K] or None, (keys, values) to cache)."""
+        """Returns (output [B, T, H] ([1, M, H] with `packed`), probabilities [B, N, T, K] or None,
+        (keys, values) to cache)."""
         context, probs, present = self.self(
             hidden_states,
             attention_mask,
@@ -258,5 +272,6 @@ class BertAttention(nn.Module):
             past_key_value,
             output_attentions,
             past_length,
+            packed,
         )
         return self.output(context, hidden_states), probs, present

@@ -16,6 +16,7 @@ from bert_common.config import BertConfig
 from bert_common.outputs import BaseModelOutputWithPastAndCrossAttentions
 from bert_pt.activations import get_activation
 from bert_pt.attention import BertAttention, KeyValue
+from bert_pt.masks import PackedBatch
 
 logger = logging.getLogger("bert_zoo")
 
@@ -80,8 +81,9 @@ class BertLayer(nn.Module):
         past_key_value: tuple[torch.Tensor, ...] | None = None,
         output_attentions: bool = False,
         past_length: int = 0,
+        packed: PackedBatch | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, tuple[torch.Tensor, ...]]:
-        """Run the layer on `hidden_states` [B, T, H].
+        """Run the layer on `hidden_states` [B, T, H], or [1, M, H] packed (padding-free, `packed`).
 
         past_key_value: (self keys, self values[, cross keys, cross values]) cached by an earlier call.
         Returns (output [B, T, H], self-attention probabilities [B, N, T, K] or None,
@@ -94,7 +96,7 @@ class BertLayer(nn.Module):
             if len(past_key_value) == 4:
                 cross_past = (past_key_value[2], past_key_value[3])
         attention_output, self_probs, present = self.attention(
-            hidden_states, attention_mask, head_mask, None, self_past, output_attentions, past_length
+            hidden_states, attention_mask, head_mask, None, self_past, output_attentions, past_length, packed
         )
         cross_probs = None
         if self.add_cross_attention and (encoder_hidden_states is not None or cross_past is not None):
@@ -105,6 +107,7 @@ class BertLayer(nn.Module):
                 encoder_hidden_states,
                 cross_past,
                 output_attentions,
+                packed=packed,
             )
             present = present + cross_present
         layer_output = self.output(self.intermediate(attention_output), attention_output)
@@ -134,8 +137,11 @@ class BertEncoder(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         past_length: int = 0,
+        packed: PackedBatch | None = None,
     ) -> BaseModelOutputWithPastAndCrossAttentions:
-        """Run every layer on the embeddings `hidden_states` [B, T, H].
+        """Run every layer on the embeddings `hidden_states` [B, T, H], or [1, M, H] packed (`packed`:
+        padding-free; then the returned hidden states are [1, M, H] too, except the `hidden_states`
+        tuple, scattered back to [B, T, H] with zeros at the positions not packed).
 
         attention_mask / encoder_attention_mask: additive masks from `bert_pt.masks`.
         head_mask: one [1, N, 1, 1] multiplier (or None) per layer.
@@ -146,7 +152,8 @@ class BertEncoder(nn.Module):
                 "use_cache=True is incompatible with gradient checkpointing; setting use_cache=False"
             )
             use_cache = False
-        all_hidden = [hidden_states] if output_hidden_states else None
+        unpack = packed.unpack if packed is not None else (lambda x: x)
+        all_hidden = [unpack(hidden_states)] if output_hidden_states else None
         all_self = [] if output_attentions else None
         all_cross = [] if output_attentions and self.config.add_cross_attention else None
         cache = [] if use_cache else None
@@ -160,6 +167,7 @@ class BertEncoder(nn.Module):
                 past_key_values[i] if past_key_values is not None else None,
                 output_attentions,
                 past_length,
+                packed,
             )
             if checkpointing:
                 hidden_states, self_probs, cross_probs, present = checkpoint(
@@ -174,7 +182,7 @@ class BertEncoder(nn.Module):
             if all_cross is not None:
                 all_cross.append(cross_probs)
             if all_hidden is not None:
-                all_hidden.append(hidden_states)
+                all_hidden.append(unpack(hidden_states))
         return BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=hidden_states,
             past_key_values=tuple(cache) if cache is not None else None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from bert_common import packing
 from bert_common.inputs import check_shape
 from bert_pt.inputs import describe
 
@@ -90,3 +91,33 @@ def head_mask(
         head_mask = head_mask.unsqueeze(0).expand(num_layers, -1)
     head_mask = head_mask.to(dtype)
     return [head_mask[i].view(1, num_heads, 1, 1) for i in range(num_layers)]
+
+
+class PackedBatch:
+    """Which positions of a [B, T] batch the padding-free path computes (`bert_common.packing`), and
+    the gather / scatter between the padded layout [B, T, E] and the packed one [1, M, E].
+
+    attention_mask: [B, T] (the new positions' columns of the user's mask) 0/1 tensor.
+    """
+
+    def __init__(self, attention_mask: torch.Tensor) -> None:
+        self.batch, self.length = packing.check_packing_mask(attention_mask)
+        index = packing.pack_index(attention_mask.detach().to("cpu").numpy())
+        self.index = torch.from_numpy(index).to(attention_mask.device)  # [M] flat b * T + t
+
+    @property
+    def size(self) -> int:
+        """M, the number of packed tokens."""
+        return int(self.index.numel())
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, ...] (or [1, T, ...], broadcast over the batch) -> [1, M, ...]."""
+        x = x.expand(self.batch, *x.shape[1:])
+        flat = x.reshape(self.batch * self.length, *x.shape[2:])
+        return flat.index_select(0, self.index).unsqueeze(0)
+
+    def unpack(self, x: torch.Tensor) -> torch.Tensor:
+        """[1, M, E] -> [B, T, E], zeros at the positions not packed."""
+        rows = x.reshape(self.size, -1)
+        out = rows.new_zeros(self.batch * self.length, rows.shape[1]).index_copy_(0, self.index, rows)
+        return out.view(self.batch, self.length, -1)

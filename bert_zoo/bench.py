@@ -37,6 +37,7 @@ from bert_zoo.run import int_at_least
 ROW_FP32 = "PyTorch forward fp32 (SDPA)"
 ROW_BF16 = "PyTorch forward bf16"
 ROW_RAGGED = "ragged batch: {b} sequences of {low}..{t} tokens, padded to {t}"
+ROW_RAGGED_FREE = ROW_RAGGED + ", bert-zoo padding-free"
 ROW_TRAIN = "PyTorch train step (seq-cls, AdamW)"
 ROW_KERAS = "Keras forward, XLA"
 ROW_FLAX = "Flax forward, jit"
@@ -70,12 +71,24 @@ def tiny_config() -> BertConfig:
 
 
 def issue_rows(b: int, t: int, ragged: tuple[int, int, int]) -> list[Case]:
-    """The issue's seven rows at B x T, the ragged row at (B, T, shortest row)."""
+    """The issue's seven rows at B x T, the ragged row at (B, T, shortest row) twice: bert-zoo padded,
+    and bert-zoo padding-free (both against Transformers' padded run)."""
     rb, rt, low = ragged
+    ragged_names = {"b": rb, "low": low, "t": rt}
     return [
         Case("pt", "forward", "fp32", b, t, row=ROW_FP32),
         Case("pt", "forward", "bf16", b, t, row=ROW_BF16),
-        Case("pt", "forward", "fp32", rb, rt, ragged=(low, rt), row=ROW_RAGGED.format(b=rb, low=low, t=rt)),
+        Case("pt", "forward", "fp32", rb, rt, ragged=(low, rt), row=ROW_RAGGED.format(**ragged_names)),
+        Case(
+            "pt",
+            "forward",
+            "fp32",
+            rb,
+            rt,
+            ragged=(low, rt),
+            padding_free=True,
+            row=ROW_RAGGED_FREE.format(**ragged_names),
+        ),
         Case("pt", "train", "fp32", b, t, row=ROW_TRAIN),
         Case("tf", "forward", "fp32", b, t, row=ROW_KERAS),
         Case("flax", "forward", "fp32", b, t, row=ROW_FLAX),

@@ -69,6 +69,8 @@ def shape(result: Result) -> str:
     text = f"{c.batch} x {c.length}"
     if c.ragged is not None:
         text += f", rows of {c.ragged[0]}..{c.ragged[1]} tokens ({c.padding:.0%} padding)"
+    if c.padding_free:
+        text += ", padding-free"
     return text
 
 

@@ -145,7 +145,7 @@ def _flax_model(config: BertConfig, case: Case, impl: str) -> Any:
         load_twin("flax")
         from bert_flax import FlaxBertForSequenceClassification
 
-        return FlaxBertForSequenceClassification(config, dtype=dtype)
+        return FlaxBertForSequenceClassification(config, dtype=dtype, padding_free=case.padding_free)
     transformers = _transformers()
     settings = {name: getattr(config, name) for name in _CONFIG_FIELDS}
     return transformers.FlaxBertForSequenceClassification(transformers.BertConfig(**settings), dtype=dtype)
@@ -298,11 +298,19 @@ class Sides:
     def _zoo(self, case: Case, batch: dict[str, np.ndarray]) -> Runner:
         state = self._get("zoo state", dict)
         if case.twin == "pt":
-            return _pt_runner(self._get("zoo", lambda: _pt_model(self.config, "zoo")), case, batch, state)
+            model = self._get("zoo", lambda: _pt_model(self.config, "zoo"))
+            from bert_pt.modeling import set_padding_free
+
+            set_padding_free(model, case.padding_free)  # the model is shared by the group's cases
+            return _pt_runner(model, case, batch, state)
         if case.twin == "tf":
             return _tf_runner(self._get("zoo", lambda: _tf_model(self.config, case)), case, batch, state)
-        model = self._get("zoo", lambda: _flax_model(self.config, case, "zoo"))
-        return _flax_runner(model, case, batch, state, "zoo")
+        # padding_free is a Flax module field: its own model (sharing the parameters) and jit
+        suffix = " padding-free" if case.padding_free else ""
+        model = self._get("zoo" + suffix, lambda: _flax_model(self.config, case, "zoo"))
+        if case.padding_free and "zoo" in self._built:
+            model.params = self._built["zoo"].params
+        return _flax_runner(model, case, batch, self._get("zoo state" + suffix, dict), "zoo")
 
     def _reference(self, case: Case, batch: dict[str, np.ndarray]) -> Runner | None:
         if case.reference == "none":

@@ -26,6 +26,7 @@ TWIN_NAMES = {"pt": "PyTorch", "tf": "Keras", "flax": "Flax"}
 MODES = ("forward", "train")
 DTYPES = ("fp32", "bf16")
 REFERENCES = ("transformers", "onnxruntime", "none")
+PADDING_FREE_TWINS = ("pt", "flax")  # the twins whose models take padding_free (not Keras yet)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Case:
     else (shortest, longest) row length, drawn uniformly per row (seeded). reference: "transformers",
     "onnxruntime" or "none". row: the name of the row in the issue's table ("" for other rows).
     series: the plot the case feeds ("length": time vs length, "padding": speed-up vs padding; "").
+    padding_free: bert-zoo runs the batch padding-free (bert_common.packing; PyTorch and Flax twins);
+    the reference still runs it padded, so the ratio is what a user of the reference gains.
     """
 
     twin: str
@@ -48,6 +51,7 @@ class Case:
     reference: str = "transformers"
     row: str = ""
     series: str = ""
+    padding_free: bool = False
 
     def lengths(self, seed: int = 0) -> np.ndarray:
         """[B] int: the number of real tokens in each row (T for a fixed batch)."""
@@ -67,6 +71,8 @@ class Case:
         shape = f"{self.batch}x{self.length}"
         if self.ragged is not None:
             shape += f" ragged {self.ragged[0]}..{self.ragged[1]}"
+        if self.padding_free:
+            shape += " padding-free"
         return f"{self.twin} {self.mode} {self.dtype} {shape} vs {self.reference}"
 
 
@@ -82,6 +88,8 @@ def check_case(case: Case, max_positions: int) -> None:
         raise ValueError(
             f"length {case.length} exceeds the config's max_position_embeddings ({max_positions})"
         )
+    if case.padding_free and case.twin not in PADDING_FREE_TWINS:
+        raise ValueError(f"padding-free runs in the {', '.join(PADDING_FREE_TWINS)} twins, not {case.twin!r}")
     if case.ragged is not None and not 1 <= case.ragged[0] <= case.ragged[1] <= case.length:
         raise ValueError(f"ragged row lengths {case.ragged} must lie in 1..{case.length}")
 

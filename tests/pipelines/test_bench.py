@@ -8,13 +8,14 @@ fractions) is checked on timings injected through a fake clock, against values w
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from bert_zoo.bench import ROW_BF16, ROW_FLAX, ROW_FP32, ROW_KERAS, ROW_ORT, ROW_TRAIN, preset
 from bert_zoo.bench_report import load_line
-from bert_zoo.bench_stats import Case, Result, alternate, make_batch, padding_speedups
+from bert_zoo.bench_stats import Case, Result, alternate, check_case, make_batch, padding_speedups
 from bert_zoo.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +42,9 @@ def test_quick_preset_runs_through_the_cli_and_writes_the_page(tmp_path, capsys)
     issue = table_rows(page, "## The issue's table")
     works = [row[0] for row in issue]
     ragged = "ragged batch: 8 sequences of 8..64 tokens, padded to 64"
-    assert works == [ROW_FP32, ROW_BF16, ragged, ROW_TRAIN, ROW_ORT]
+    assert works == [ROW_FP32, ROW_BF16, ragged, ragged + ", bert-zoo padding-free", ROW_TRAIN, ROW_ORT]
+    free = next(row for row in issue if row[0].endswith("padding-free"))
+    assert free[1].endswith(", padding-free") and float(free[2]) > 0
     assert all(float(row[2]) > 0 for row in issue)
     # every PyTorch case of the preset is one row of the full table: twin, mode, dtype, shape
     everything = table_rows(page, "## Every measurement")
@@ -155,3 +158,19 @@ def test_bad_arguments_are_one_line_errors(args, message, capsys, tmp_path):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "b.md").exists()
+
+
+def test_padding_free_cases_are_named_and_refused_where_no_twin_runs_them():
+    free = Case("pt", "forward", "fp32", 16, 256, ragged=(16, 256), padding_free=True)
+    assert free.key == "pt forward fp32 16x256 ragged 16..256 padding-free vs transformers"
+    check_case(free, 512)
+    check_case(replace(free, twin="flax"), 512)
+    with pytest.raises(ValueError, match="padding-free runs in the pt, flax twins, not 'tf'"):
+        check_case(replace(free, twin="tf"), 512)
+    # the issue preset times the ragged batch twice, padded and padding-free, both against Transformers
+    ragged = [c for c in preset("issue").cases if c.row.startswith("ragged batch")]
+    assert [(c.padding_free, c.reference) for c in ragged] == [
+        (False, "transformers"),
+        (True, "transformers"),
+    ]
+    assert ragged[0].lengths().tolist() == ragged[1].lengths().tolist()
