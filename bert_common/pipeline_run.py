@@ -3,16 +3,21 @@
 A `Pipeline` holds a tokenizer, the model config and a *runner*: a function that takes a batch of numpy
 model inputs and returns the model's outputs as numpy arrays. It asks the task's handler
 (`bert_common.pipeline_tasks`, `bert_common.pipeline_spans`) for the features of each input, runs them
-through the runner in padded batches of `batch_size` (`collate`), and hands each input's outputs back
-to the handler for its answer. `bert_common.pipelines.build_pipeline` builds one for every twin.
+through the runner in batches of `batch_size` (`bert_common.batching`: sorted by length, padded per
+batch, to length buckets for twins that compile per shape, answers restored to input order), and hands
+each input's outputs back to the handler for its answer. `bert_common.pipelines.build_pipeline` builds
+one for every twin.
 
 As in Transformers 4.57: one input gives one answer and a list gives a list (text-classification wraps
 the answer for one text in a list, fill-mask and question-answering answer a list of one alone); any
 other iterable (a generator, a `datasets` column) gives an iterator that reads `batch_size` inputs at a
-time and yields their answers one by one. Every task truncates its inputs to the model's limit,
-`Pipeline.max_length` = min(tokenizer `model_max_length`, config `max_position_embeddings`), unless
-called with truncation=False; question answering splits long contexts into chunks instead, and
-token-classification with `stride=` reads long texts in overlapping windows.
+time and yields their answers one by one. `Pipeline.answers` reads larger windows (by default 8
+batches), sorts them by length across batches and yields one answer per input, in
+input order, as the batches finish (what `bert-zoo run` writes). Every task truncates its inputs to the
+model's limit, `Pipeline.max_length` = min(tokenizer `model_max_length`, config
+`max_position_embeddings`), unless called with truncation=False; question answering splits long
+contexts into chunks instead, and token-classification with `stride=` reads long texts in overlapping
+windows. A progress bar (tqdm) shows on stderr when stderr is a terminal and more than one batch runs.
 
 Tasks: fill-mask, text-classification (alias sentiment-analysis), token-classification (alias ner),
 question-answering, feature-extraction, next-sentence-prediction.
@@ -25,12 +30,11 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from bert_common.batching import Runner, in_input_order, run_batches
 from bert_common.config import BertConfig
 from bert_common.heads import HEADS
 from bert_common.pipeline_spans import QuestionAnsweringHandler, TokenClassificationHandler
@@ -43,30 +47,38 @@ from bert_common.pipeline_tasks import (
     TextClassificationHandler,
 )
 
-Runner = Callable[[dict[str, np.ndarray]], Mapping[str, np.ndarray]]
+# Batches of inputs that `Pipeline.answers` reads and sorts by length at a time: sorted 8 batches at a
+# time, short lines pad little, and the first answers come after at most 8 model calls.
+ANSWER_WINDOW = 8
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A pipeline task: the head it runs and the output fields it reads."""
+    """A pipeline task: the head it runs, the output fields it reads, and whether they have a token
+    axis ([B, T, ...], cut back to each feature's length) or not ([B, Y])."""
 
     name: str
     head: str
     outputs: tuple[str, ...]
     description: str
+    per_token: bool = True
 
 
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
         TaskSpec("fill-mask", "BertForMaskedLM", ("logits",), "top-k tokens for each [MASK]"),
-        TaskSpec("text-classification", "BertForSequenceClassification", ("logits",), "labels with scores"),
+        TaskSpec(
+            "text-classification", "BertForSequenceClassification", ("logits",), "labels with scores", False
+        ),
         TaskSpec("token-classification", "BertForTokenClassification", ("logits",), "entities with offsets"),
         TaskSpec(
             "question-answering", "BertForQuestionAnswering", ("start_logits", "end_logits"), "answer spans"
         ),
         TaskSpec("feature-extraction", "BertModel", ("last_hidden_state",), "token or sentence embeddings"),
-        TaskSpec("next-sentence-prediction", "BertForNextSentencePrediction", ("logits",), "does B follow A"),
+        TaskSpec(
+            "next-sentence-prediction", "BertForNextSentencePrediction", ("logits",), "does B follow A", False
+        ),
     )
 }
 TASK_ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
@@ -123,10 +135,16 @@ def _is_stream(inputs: Any) -> bool:
 class Pipeline:
     """Runs a task on texts with any twin's model.
 
-    task: a name of TASKS (or alias). runner: batch of numpy inputs -> numpy outputs.
+    task: a name of TASKS (or alias). runner: batch of numpy inputs -> numpy outputs ([B, T] int64
+    input_ids / attention_mask / token_type_ids in; the task's fields with B rows out).
     tokenizer: a bert_common tokenizer (BertTokenizerFast for offsets). config: the model's BertConfig.
-    framework: "pt", "tf" or "flax" (for messages). batch_size: features per model call.
+    framework: "pt", "tf" or "flax" (for messages). batch_size: features per model call (default 8).
+    static_shapes: pad every batch to a length bucket and a power-of-two row count
+        (`bert_common.batching.padded_shape`), for runners that compile once per input shape (default
+        False: padded to the batch's longest feature).
     defaults: task parameters used when a call does not give them (e.g. top_k).
+
+    Raises ValueError for a batch_size that is not a positive int, and the task's parameter errors.
     """
 
     def __init__(
@@ -139,6 +157,7 @@ class Pipeline:
         framework: str,
         batch_size: int = 8,
         model: Any = None,
+        static_shapes: bool = False,
         **defaults: Any,
     ) -> None:
         self.task = get_task(task)
@@ -148,6 +167,7 @@ class Pipeline:
         self.framework = framework
         self.batch_size = _check_batch_size(batch_size)
         self.model = model
+        self.static_shapes = bool(static_shapes)
         self._handler: TaskHandler = HANDLERS[self.task.name]
         self.defaults = self._handler.check_params(defaults)
         self._handler.check_against(self, self.defaults)
@@ -179,21 +199,74 @@ class Pipeline:
         batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
         keywords = {k: params.pop(k) for k in self._handler.input_keywords if k in params}
         call_params = self._handler.check_params(params)
-        params = {**self.defaults, **call_params}
-        self._handler.check_against(self, params)
+        params = self._merged(call_params)
         if _is_stream(inputs) and not keywords:
-            return self._stream(iter(inputs), params, batch_size)
+            return self._stream(iter(inputs), params, batch_size, batch_size, _size(inputs))
         try:
             single, items = self._handler.gather(inputs, keywords)
         except TypeError as err:
             raise TypeError(f"{self.task.name}: {err}") from None
         if not items:
             raise ValueError(f"{self.task.name}: no inputs given")
-        results = self._answer(items, params, batch_size)
+        with self._progress(len(items), batch_size) as bar:
+            results = []
+            for answer in self._answers(items, params, batch_size):
+                results.append(answer)
+                bar.update(1)
         return self._handler.shape(inputs, single, results, call_params)
 
-    def _answer(self, items: list[Any], params: Mapping[str, Any], batch_size: int) -> list[Any]:
-        """One answer per item, the model run in padded batches."""
+    def answers(
+        self,
+        inputs: Iterable[Any],
+        *,
+        batch_size: int | None = None,
+        window: int | None = None,
+        **params: Any,
+    ) -> Iterator[Any]:
+        """One answer per element of `inputs`, yielded in input order as soon as the batches holding
+        it (and every earlier element) are done: what `bert-zoo run` writes line by line.
+
+        inputs: an iterable of single inputs (texts, pair dicts, question-answering dicts): a list, a
+            generator, a dataset column. batch_size: inputs per model call (default: the pipeline's).
+        window: inputs read and sorted by length together (default: 8 batches, `ANSWER_WINDOW`); a
+            larger window pads less, a smaller one answers sooner (the first answer waits for the
+            batches of its window that hold it and every earlier input).
+        params: the task's parameters, over the pipeline's defaults.
+
+        Raises:
+            TypeError: inputs that are not an iterable of inputs (one text, a dict).
+            ValueError: a window or batch_size that is not a positive int; the task's parameter
+                errors; an element's own errors, when its window is read.
+        """
+        batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        if not (_is_stream(inputs) or isinstance(inputs, (list, tuple))):
+            raise TypeError(
+                f"{self.task.name}: answers() takes an iterable of inputs, got {type(inputs).__name__}"
+            )
+        total = _size(inputs)
+        window = batch_size * ANSWER_WINDOW if window is None else window
+        if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+            raise ValueError(f"window must be a positive int, got {window!r}")
+        params = self._merged(self._handler.check_params(params))
+        return self._stream(iter(inputs), params, batch_size, window, total)
+
+    def _merged(self, call_params: Mapping[str, Any]) -> dict[str, Any]:
+        """A call's checked parameters over the pipeline's defaults, checked against the model."""
+        params = {**self.defaults, **call_params}
+        self._handler.check_against(self, params)
+        return params
+
+    def _progress(self, total: int | None, batch_size: int) -> Any:
+        """A tqdm bar of answered inputs on stderr, shown when stderr is a terminal and more than one
+        batch (or an unknown number) will run; else a bar that draws nothing."""
+        from tqdm.auto import tqdm
+
+        show = sys.stderr.isatty() and (total is None or total > batch_size)
+        return tqdm(total=total, desc=self.task.name, unit="input", file=sys.stderr, disable=not show)
+
+    def _answers(self, items: list[Any], params: Mapping[str, Any], batch_size: int) -> Iterator[Any]:
+        """One answer per item, in item order, each as soon as its batches are done. Every item is
+        prepared (tokenized, checked) before the first model call."""
         prepared = [self._handler.prepare(self, item, params) for item in items]
         features = [f for p in prepared for f in p.features]
         longest = max(len(f["input_ids"]) for f in features)
@@ -202,70 +275,55 @@ class Pipeline:
                 f"{self.task.name}: an input of {longest} tokens is longer than the model's "
                 f"max_position_embeddings={self.config.max_position_embeddings}; call with truncation=True"
             )
-        outputs = self._run(features, batch_size)
-        results, cursor = [], 0
-        for p in prepared:
-            chunk = outputs[cursor : cursor + len(p.features)]
-            cursor += len(p.features)
-            results.append(self._handler.finish(self, p, chunk, params))
-        return results
+        batches = run_batches(
+            features,
+            self.runner,
+            batch_size=batch_size,
+            pad_token_id=self.tokenizer.pad_token_id,
+            max_length=int(self.config.max_position_embeddings),
+            static_shapes=self.static_shapes,
+            fields=self.task.outputs,
+            token_fields=self.task.outputs if self.task.per_token else (),
+            who=f"the {self.framework} model for {self.task.name}",
+        )
+        for index, outputs in in_input_order([len(p.features) for p in prepared], batches):
+            yield self._handler.finish(self, prepared[index], outputs, params)
 
-    def _stream(self, inputs: Iterator[Any], params: Mapping[str, Any], batch_size: int) -> Iterator[Any]:
-        """Answers of an iterable, read `batch_size` inputs at a time, yielded one by one."""
-        while chunk := list(itertools.islice(inputs, batch_size)):
-            groups = []
-            for element in chunk:
-                try:
-                    groups.append(self._handler.gather([element], {})[1])
-                except TypeError as err:
-                    hint = ""
-                    if isinstance(element, Mapping):
-                        hint = (
-                            "; a datasets.Dataset gives its rows as dicts: pass one column, dataset['text']"
-                        )
-                    raise TypeError(f"{self.task.name}: {err}{hint}") from None
-            answers = iter(self._answer([item for group in groups for item in group], params, batch_size))
-            for group in groups:
-                found = [next(answers) for _ in group]
-                yield found[0] if len(found) == 1 else found
+    def _stream(
+        self,
+        inputs: Iterator[Any],
+        params: Mapping[str, Any],
+        batch_size: int,
+        window: int,
+        total: int | None,
+    ) -> Iterator[Any]:
+        """Answers of an iterable, read `window` inputs at a time, yielded one by one in input order."""
+        with self._progress(total, batch_size) as bar:
+            while chunk := list(itertools.islice(inputs, window)):
+                groups = [self._gather_one(element) for element in chunk]
+                answers = self._answers([item for group in groups for item in group], params, batch_size)
+                for group in groups:
+                    found = [next(answers) for _ in group]
+                    bar.update(1)
+                    yield found[0] if len(found) == 1 else found
 
-    def _run(self, features: list[dict[str, Any]], batch_size: int) -> list[dict[str, np.ndarray]]:
-        """Model outputs for each feature, computed in padded batches of `batch_size`."""
-        batches = [features[i : i + batch_size] for i in range(0, len(features), batch_size)]
-        if len(batches) > 1 and sys.stdout.isatty():
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, desc=self.task.name, unit="batch")
-        per_feature: list[dict[str, np.ndarray]] = []
-        for batch in batches:
-            arrays = collate(batch, pad_token_id=self.tokenizer.pad_token_id)
-            out = self.runner(arrays)
-            missing = [name for name in self.task.outputs if name not in out]
-            if missing:
-                raise RuntimeError(f"the {self.framework} model returned no {missing} for {self.task.name}")
-            for row, feature in enumerate(batch):
-                length = len(feature["input_ids"])
-                per_feature.append({name: np.asarray(out[name])[row][:length] for name in self.task.outputs})
-        return per_feature
+    def _gather_one(self, element: Any) -> list[Any]:
+        """The inputs of one element of a stream (a TypeError with a hint for a dataset's rows)."""
+        try:
+            return self._handler.gather([element], {})[1]
+        except TypeError as err:
+            hint = ""
+            if isinstance(element, Mapping):
+                hint = "; a datasets.Dataset gives its rows as dicts: pass one column, dataset['text']"
+            raise TypeError(f"{self.task.name}: {err}{hint}") from None
 
 
-def collate(features: Sequence[Mapping[str, Sequence[int]]], pad_token_id: int) -> dict[str, np.ndarray]:
-    """Right-pad features to the longest one: input_ids with the pad id, masks and types with 0.
-
-    features: B dicts of id lists (input_ids, optional attention_mask / token_type_ids), each [T_i].
-    Returns input_ids, attention_mask and token_type_ids as int64 arrays [B, T], T = max T_i.
-    """
-    length = max(len(f["input_ids"]) for f in features)
-    batch = len(features)
-    input_ids = np.full((batch, length), pad_token_id, dtype=np.int64)
-    attention_mask = np.zeros((batch, length), dtype=np.int64)
-    token_type_ids = np.zeros((batch, length), dtype=np.int64)
-    for row, feature in enumerate(features):
-        n = len(feature["input_ids"])
-        input_ids[row, :n] = feature["input_ids"]
-        attention_mask[row, :n] = feature.get("attention_mask", [1] * n)
-        token_type_ids[row, :n] = feature.get("token_type_ids", [0] * n)
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+def _size(inputs: Any) -> int | None:
+    """How many inputs a collection holds (None for a generator or other unsized iterable)."""
+    try:
+        return len(inputs)
+    except TypeError:
+        return None
 
 
 HANDLERS: dict[str, TaskHandler] = {

@@ -9,7 +9,9 @@ everything else is here and in the modules it draws on, written once:
   twin, as Transformers' `framework="pt"`), `dtype=` / `torch_dtype=` / `model_kwargs=` (passed to the
   twin's from_pretrained) and the task parameters;
 - `resolve_device`: `device=` in one spelling (-1 is the CPU, as in Transformers; k an accelerator);
-- `bert_common.pipeline_run`: `Pipeline` (batching, streaming, answer shapes), `TASKS`, `get_task`;
+- `bert_common.pipeline_run`: `Pipeline` (calls, streaming, answer shapes), `TASKS`, `get_task`;
+- `bert_common.batching`: sorting by length, padding (to length buckets for compiling twins), answers
+  back in input order;
 - `bert_common.pipeline_tasks` / `bert_common.pipeline_spans`: each task's handler.
 
 Shape legend: B = features in one model call, T = tokens (the arrays a runner receives are [B, T]).
@@ -25,17 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from bert_common.batching import Runner, collate
 from bert_common.config import BertConfig
 from bert_common.pipeline_run import (
     HANDLERS,
     TASK_ALIASES,
     TASKS,
     Pipeline,
-    Runner,
     TaskSpec,
     UntrainedHeadError,
     check_head_is_trained,
-    collate,
     get_task,
 )
 
@@ -129,8 +130,9 @@ def build_pipeline(
     tokenizer: Any,
     *,
     load: Callable[..., tuple[Any, BertConfig, list[str]]],
-    run: Callable[[Any, dict[str, np.ndarray]], Mapping[str, np.ndarray]],
+    make_runner: Callable[[Any], Runner],
     model_type: type,
+    static_shapes: bool = False,
     twin: str | None = None,
     framework: str | None = None,
     batch_size: int = 8,
@@ -145,8 +147,10 @@ def build_pipeline(
     tokenizer: None (loaded from where the model was loaded from: the directory or hub id given, or a
         model object's `config.name_or_path`), a directory or hub id, or a tokenizer.
     load(head, name_or_path, **from_pretrained_kwargs) -> (model, config, missing_keys);
-    run(model, arrays) -> numpy outputs. model_type: the twin's model base class, to recognise loaded
-    models. twin: the calling twin, "pt", "tf" or "flax" (a twin that passes its name as `framework=`
+    make_runner(model) -> the batch runner (numpy arrays [B, T] in, numpy outputs out), made once per
+    pipeline (a twin that compiles keeps its compiled function there). model_type: the twin's model base
+    class, to recognise loaded models. static_shapes: the runner compiles once per input shape, so
+    batches are padded to length buckets (`bert_common.batching.padded_shape`). twin: the calling twin, "pt", "tf" or "flax" (a twin that passes its name as `framework=`
     instead, as before `twin=` existed, is read that way).
     framework: the user's `framework=` argument, as in Transformers: None, or the twin's own name.
     dtype / torch_dtype (its older name) / model_kwargs: arguments of the twin's from_pretrained when
@@ -203,12 +207,13 @@ def build_pipeline(
         tokenizer = BertTokenizerFast.from_pretrained(tokenizer)
     return Pipeline(
         spec.name,
-        lambda arrays: run(loaded, arrays),
+        make_runner(loaded),
         tokenizer,
         config,
         framework=twin,
         batch_size=batch_size,
         model=loaded,
+        static_shapes=static_shapes,
         **defaults,
     )
 

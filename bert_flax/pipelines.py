@@ -3,8 +3,12 @@
 Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
 twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
 (used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`). The wrapper compiles its
-forward pass once per batch shape (its own `jax.jit`). Matmuls run at "highest" precision, the numerics
+forward pass once per batch shape (its own `jax.jit`), so the pipeline pads its batches to length
+buckets and power-of-two row counts (`bert_common.batching`): a stream of any lengths compiles a
+handful of shapes (`JitRunner.compiles` counts them). Matmuls run at "highest" precision, the numerics
 contract of the twins.
+
+Shape legend: B batch, T positions (the arrays of a tokenized batch, [B, T]).
 """
 
 from __future__ import annotations
@@ -52,6 +56,26 @@ def run_numpy(
     return {k: convert(v) for k, v in out.items()}
 
 
+class JitRunner:
+    """The pipeline's batch runner: `run_numpy(model, arrays)` on `device` (None: JAX's default), numpy
+    inputs [B, T] in, numpy outputs out. The model's own `jax.jit` compiles once per input shape."""
+
+    def __init__(self, model: FlaxBertPreTrainedModel, device: Any = None) -> None:
+        self.model = model
+        self.device = device
+
+    def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        if self.device is None:
+            return run_numpy(self.model, arrays)
+        with jax.default_device(self.device):
+            return run_numpy(self.model, arrays)
+
+    @property
+    def compiles(self) -> int:
+        """How many input shapes the model's jitted forward pass has been compiled for."""
+        return int(self.model._jit_forward._cache_size())
+
+
 def pipeline(
     task: str,
     model: Any = None,
@@ -64,6 +88,7 @@ def pipeline(
 
     model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_flax wrapper.
     device: a jax.Device to run on (e.g. jax.devices("gpu")[0]); default: JAX's default device.
+    batch_size: features per model call (default 8); batches are padded to length buckets.
     kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
 
     Raises:
@@ -82,20 +107,15 @@ def pipeline(
         loaded, config, info = load_model(head, source, **from_pretrained)
         return loaded, config, info["missing_keys"]
 
-    def run(loaded: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        if target is None:
-            return run_numpy(loaded, arrays)
-        with jax.default_device(target):
-            return run_numpy(loaded, arrays)
-
     return build_pipeline(
         task,
         model,
         tokenizer,
         twin="flax",
         load=load,
-        run=run,
+        make_runner=lambda loaded: JitRunner(loaded, target),
         model_type=FlaxBertPreTrainedModel,
+        static_shapes=True,
         batch_size=batch_size,
         **kwargs,
     )

@@ -4,8 +4,9 @@
     fill = pipeline("fill-mask", model="path/to/bert-base-uncased")
     fill("Paris is the [MASK] of France.")
 
-Only the network runs here; tokenization, batching and post-processing are bert_common's, so the three
-twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
+Only the network runs here, one padded batch at a time (`make_runner`); tokenization, batching (sorted by
+length, padded to each batch's longest feature: eager PyTorch needs no fixed shapes) and post-processing
+are bert_common's, so the three twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
 (used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`).
 
 Shape legend: B batch, T sequence length (the arrays of `run_numpy` keep the model's shapes).
@@ -13,7 +14,8 @@ Shape legend: B batch, T sequence length (the arrays of `run_numpy` keep the mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -54,6 +56,12 @@ def run_numpy(model: Any, arrays: Mapping[str, np.ndarray], **forward: Any) -> d
     return {k: convert(v) for k, v in out.items()}
 
 
+def make_runner(model: BertPreTrainedModel) -> Callable[[dict[str, np.ndarray]], dict[str, Any]]:
+    """The pipeline's batch runner: `run_numpy(model, arrays)` on wherever the model is at call time
+    (input_ids / attention_mask / token_type_ids [B, T] int64 in, numpy outputs out)."""
+    return functools.partial(run_numpy, model)
+
+
 def pipeline(
     task: str,
     model: Any = None,
@@ -66,6 +74,7 @@ def pipeline(
 
     model: None for the embedded all-MiniLM-L6-v2, a directory, a hub id, or a loaded bert_pt model.
     device: where the model runs ("cpu", "cuda", ...); default: cpu, or the loaded model's device.
+    batch_size: features per model call (default 8); inputs are sorted by length across a call's list.
     kwargs: task parameters used on every call (e.g. top_k=3, pooling="mean").
 
     Raises:
@@ -87,7 +96,7 @@ def pipeline(
         tokenizer,
         twin="pt",
         load=load,
-        run=run_numpy,
+        make_runner=make_runner,
         model_type=BertPreTrainedModel,
         batch_size=batch_size,
         **kwargs,

@@ -5,6 +5,9 @@
 
 Texts come as arguments or one per line on stdin (blank lines skipped). Pairs (question answering,
 next-sentence prediction, pair classification) come from --context or as `first<TAB>second` lines.
+The inputs run in batches of --batch-size (default 32), sorted by length 8 batches at a time
+(`Pipeline.answers`); each answer is written as soon as it and every answer before it are done, in
+input order, with a progress bar on stderr when stderr is a terminal.
 Refused with one line on stderr and exit code 2: numbers out of range (--top-k 0), stdin that is not
 UTF-8 text (binary data), an input that tokenizes to nothing.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +25,10 @@ import numpy as np
 
 from bert_zoo import CliError
 from bert_zoo.twins import load_twin
+
+# Inputs per model call of `bert-zoo run` (the library's pipelines default to Transformers-like 8): on
+# 2,000 short lines, 32 runs every twin near its best (docs/pipelines.md, scripts/bench_pipelines.py).
+DEFAULT_BATCH_SIZE = 32
 
 
 def add_parser(sub: Any) -> None:
@@ -52,7 +60,12 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--aggregation-strategy", default=None, choices=("none", "simple", "first", "average", "max")
     )
-    run.add_argument("--batch-size", type=int_at_least(1), default=8, help="inputs per model call, >= 1")
+    run.add_argument(
+        "--batch-size",
+        type=int_at_least(1),
+        default=DEFAULT_BATCH_SIZE,
+        help=f"inputs per model call, >= 1 (default {DEFAULT_BATCH_SIZE})",
+    )
     run.add_argument("text", nargs="*", help="inputs; without them, one input per line is read from stdin")
     run.set_defaults(func=cmd_run)
 
@@ -172,6 +185,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     lines = _read_inputs(args)
     items = _task_inputs(task.name, lines, args.context)
+    # PyTorch's OpenMP threads spin while they wait for work; on cores shared with other processes the
+    # spinning starves the work itself (2,000 lines: 7x slower under load). Waiting threads sleep
+    # instead, unless the user chose (read when PyTorch loads, so set before the twin is imported).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     twin = load_twin(args.framework)
     params: dict[str, Any] = {}
     if args.top_k is not None:
@@ -189,9 +206,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         params["aggregation_strategy"] = args.aggregation_strategy
     pipe = twin.pipeline(task.name, model=args.model, batch_size=args.batch_size)
     _check_tokens(pipe.tokenizer, items)
-    # Streamed: one answer per input, each line written as soon as its batch is done.
+    # Streamed: one answer per input, sorted by length 8 batches at a time, each line written in input
+    # order as soon as it and the lines before it are done.
     out = sys.stdout
-    for n, (item, result) in enumerate(zip(items, pipe(iter(items), **params)), 1):
+    for n, (item, result) in enumerate(zip(items, pipe.answers(items, **params)), 1):
         try:  # NaN is not JSON: a NaN output (from NaN weights) is an error, not an invalid line
             line = json.dumps(
                 {"input": item, "output": _jsonable(result)}, ensure_ascii=False, allow_nan=False
