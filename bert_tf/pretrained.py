@@ -242,7 +242,9 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
             elif isinstance(first, (list, tuple)):
                 first = np.asarray(first)
             args = (first, *args[1:])
-        return super().__call__(*args, **kwargs)
+        # On KerasTensors (the functional API) the output dataclass becomes the dict of its fields, a
+        # structure keras.Model(inputs, outputs) and .keras files take (bert_tf.outputs).
+        return _outputs.symbolic_as_dict(super().__call__(*args, **kwargs))
 
     # ------------------------------------------------------------------ serialization
 

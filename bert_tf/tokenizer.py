@@ -42,6 +42,7 @@ import tensorflow_text as tf_text
 from bert_common.tokenization.files import resolve_tokenizer_dir, unique_tokens
 from bert_common.tokenization.texts import check_surrogates
 from bert_tf import tokenizer_ops as ops
+from bert_tf.inputs import keras_user_errors
 from bert_tf.tokenizer_settings import (
     settings_from_directory,
     settings_from_tokenizer,
@@ -146,6 +147,7 @@ class TFBertTokenizer(keras.layers.Layer):
             no_pretokenization=True,
             support_detokenization=False,
         )
+        self.built = True  # no weights to create: exportable (keras.export tracks built layers) before a call
 
     # ------------------------------------------------------------------ constructors
 
@@ -230,13 +232,18 @@ class TFBertTokenizer(keras.layers.Layer):
     def __call__(self, text: Any, *args: Any, **kwargs: Any) -> dict[str, tf.Tensor | tf.RaggedTensor]:
         # Python strings are checked as the other tokenizers check them (a lone surrogate is refused by
         # name and index); Keras accepts only tensors as positional arguments, so convert them here.
+        # Non-strings (e.g. token ids) are refused here, by name, before TensorFlow or Keras see them.
+        # A KerasTensor (keras.Input(shape=(), dtype="string")) passes on: the layer is then called
+        # symbolically and returns KerasTensors, so a functional model can start from raw strings.
         _check_python_strings("text", text)
         if kwargs.get("padding_side") is not None:  # checked here so that the first line is ours, not Keras'
             ops.check_side("padding_side", kwargs["padding_side"])
         _check_python_strings("text_pair", kwargs.get("text_pair", args[0] if args else None))
-        if not isinstance(text, (tf.Tensor, tf.RaggedTensor)):
-            text = tf.convert_to_tensor(text, dtype=tf.string)
-        return super().__call__(text, *args, **kwargs)
+        if args:
+            args = (_string_batch_checked("text_pair", args[0]), *args[1:])
+        if kwargs.get("text_pair") is not None:
+            kwargs["text_pair"] = _string_batch_checked("text_pair", kwargs["text_pair"])
+        return super().__call__(_string_batch_checked("text", text), *args, **kwargs)
 
     def call(
         self,
@@ -272,22 +279,12 @@ class TFBertTokenizer(keras.layers.Layer):
         if padding == "max_length" and max_length is None:
             raise ValueError("padding='max_length' needs max_length")
 
-        text = tf.convert_to_tensor(text, dtype=tf.string)
-        if text.shape.rank == 0:
-            text = text[tf.newaxis]
-        if text.shape.rank != 1:
-            raise ValueError(
-                f"text must be a string or a [batch] string tensor, got shape {tuple(text.shape)}"
-            )
-        segments = [self.tokenize(text)]
+        with keras_user_errors():
+            text = _batch_of_strings("text", text)
+            segments = [self.tokenize(text)]
+            if text_pair is not None:
+                text_pair = _batch_of_strings("text_pair", text_pair)
         if text_pair is not None:
-            text_pair = tf.convert_to_tensor(text_pair, dtype=tf.string)
-            if text_pair.shape.rank == 0:
-                text_pair = text_pair[tf.newaxis]
-            if text_pair.shape.rank != 1:
-                raise ValueError(
-                    f"text_pair must be a [batch] string tensor, got shape {tuple(text_pair.shape)}"
-                )
             tf.debugging.assert_equal(
                 tf.shape(text)[0],
                 tf.shape(text_pair)[0],
@@ -348,6 +345,37 @@ class TFBertTokenizer(keras.layers.Layer):
             "padding_side": self.padding_side,
             "truncation_side": self.truncation_side,
         }
+
+
+def _batch_of_strings(name: str, value: Any) -> tf.Tensor:
+    """`value` as a [B] string tensor: a scalar is a batch of one, [B, 1] (Keras' string Input of
+    shape (1,)) is squeezed.
+
+    Raises:
+        TypeError: not strings. ValueError: another shape.
+    """
+    value = _string_batch_checked(name, value)
+    if value.shape.rank == 0:
+        value = value[tf.newaxis]
+    if value.shape.rank == 2:
+        value = value[:, 0]
+    return value
+
+
+def _string_batch_checked(name: str, value: Any) -> Any:
+    """ops.string_batch, and the shape: a scalar, [B] or [B, 1] (also for KerasTensors, before Keras
+    traces the call).
+
+    Raises:
+        TypeError: not strings. ValueError: another shape.
+    """
+    if value is None:
+        raise TypeError(f"{name} must be a str, a list of str or a string tensor, got None")
+    value = ops.string_batch(name, value)
+    shape = tuple(value.shape)
+    if not (len(shape) <= 1 or (len(shape) == 2 and shape[-1] == 1)):
+        raise ValueError(f"{name} must be a string or a [batch] string tensor, got shape {shape}")
+    return value
 
 
 def _check_python_strings(name: str, value: Any) -> None:

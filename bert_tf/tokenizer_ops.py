@@ -15,7 +15,10 @@ full: [strings] for a flat batch of strings, (words) and (code points) for ragge
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
@@ -196,6 +199,43 @@ def pad(
 
 
 # ---------------------------------------------------------------------------------------------- arguments
+
+
+def string_batch(name: str, value: Any) -> Any:
+    """`value` (`text` or `text_pair` of a TFBertTokenizer call) as a string tensor: a KerasTensor or a
+    tf.Tensor / RaggedTensor as it is (checked to hold strings), anything else converted.
+
+    [B, 1] string tensors (Keras' `Input(shape=(1,), dtype="string")`) are squeezed to [B] in `call`.
+
+    Raises:
+        TypeError: not strings: a tensor or array of another dtype, or Python values that are not str
+            or bytes (the message names the argument and what it got).
+    """
+    if isinstance(value, (keras.KerasTensor, tf.Tensor, tf.RaggedTensor, tf.Variable)):
+        dtype = keras.backend.standardize_dtype(value.dtype)
+        if dtype != "string":
+            raise TypeError(
+                f"{name} must hold strings: TFBertTokenizer tokenizes text, got a {dtype} tensor of shape "
+                f"{tuple(value.shape)} (token ids go to the model, not the tokenizer)"
+            )
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "USO":
+        raise TypeError(
+            f"{name} must hold strings: TFBertTokenizer tokenizes text, got a {value.dtype} array"
+        )
+    try:
+        return tf.convert_to_tensor(value, dtype=tf.string)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a str, a list of str or a string tensor, got {_describe(value)}"
+        ) from None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({type(v).__name__ for v in value if not isinstance(v, (str, bytes))})
+        return f"a {type(value).__name__} holding {', '.join(kinds) or 'nested'} values"
+    return f"{type(value).__name__} {value!r:.60}"
 
 
 def check_padding(padding: bool | str) -> str:

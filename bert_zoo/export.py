@@ -1,7 +1,8 @@
-"""`bert-zoo export MODEL OUT --to onnx|stablehlo`: deployable graphs, verified against their twin.
+"""`bert-zoo export MODEL OUT --to onnx|savedmodel|stablehlo`: deployable graphs, verified against their twin.
 
     from bert_zoo.export import export
     result = export("path/to/model", "out/onnx", to="onnx")          # PyTorch twin -> ONNX
+    result = export("path/to/model", "out/tf", to="savedmodel")      # Keras twin -> SavedModel
     result = export("path/to/model", "out/hlo", to="stablehlo")      # Flax twin -> jax.export
     result.worst()                                                   # max |diff| over every check
 
@@ -9,6 +10,11 @@
   `attention_mask`, `token_type_ids` with dynamic batch and sequence axes, outputs named as the model's
   output fields; run in onnxruntime against the twin. `optimize=True` adds `model.optimized.onnx`
   (onnxruntime's transformer optimizer), verified on its own.
+- savedmodel: the Keras twin as a TensorFlow SavedModel in OUT itself (bert_zoo.export_savedmodel): the
+  `serve` endpoint (int32 or int64 ids, mask and token types optional, a tensor or a dict; what
+  keras.layers.TFSMLayer calls) and the signatures `serving_default` (int32) and `serve` (int64);
+  `text=True` adds raw-strings endpoints with the in-graph tokenizer. Loaded back with
+  `tf.saved_model.load` and run against the Keras model.
 - stablehlo: the Flax twin through `jax.export` with symbolic batch and sequence axes, serialized to
   `model.stablehlo`, deserialized and called against the wrapper (bert_zoo.export_stablehlo).
 
@@ -16,7 +22,7 @@ OUT also gets config.json (with the head in `architectures`), the source's token
 export.json (inputs, outputs, versions and every measured difference). Verification is on by default,
 as in `bert-zoo convert`: each verification batch (several batch sizes and lengths, padded rows) must
 agree to 1e-5 on every output field. Bad input (unknown format or head, an option the format does not
-take, weights the head lacks, an OUT that is not empty): ExportError, one line and exit 2 on the
+take, weights the head lacks, an OUT that is not empty, text signatures without tokenizer files): ExportError, one line and exit 2 on the
 command line. A verification failure: ExportVerificationError, exit 1. Either way nothing is left in
 OUT: it is written beside OUT and moved into place only when complete (conversion.formats.atomic).
 
@@ -28,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -41,14 +46,22 @@ from bert_common.config import BertConfig
 from bert_common.files import resolve_model_dir
 from bert_common.heads import HEADS, get_head, head_of_checkpoint
 from bert_common.tokenization import TOKENIZER_FILES
-from bert_zoo import export_onnx, export_stablehlo
-from bert_zoo.export_common import ExportError, ExportResult, ExportVerificationError
+from bert_zoo import export_onnx, export_savedmodel, export_stablehlo
+from bert_zoo.export_common import (
+    ExportError,
+    ExportResult,
+    ExportVerificationError,
+    failure_message,
+    print_checks,
+    versions,
+)
 from bert_zoo.twins import load_twin
-from bert_zoo.verify import ATOL, within
+from bert_zoo.verify import ATOL
 from conversion.formats.atomic import atomic_directory
 
-FORMATS = ("onnx", "stablehlo")
-TWIN = {"onnx": "pt", "stablehlo": "flax"}  # the twin each format is exported from
+FORMATS = ("onnx", "savedmodel", "stablehlo")
+TWIN = {"onnx": "pt", "savedmodel": "tf", "stablehlo": "flax"}  # the twin each format is exported from
+TWIN_PACKAGE = {"pt": "bert_pt", "tf": "bert_tf", "flax": "bert_flax"}
 REPORT_FILE = "export.json"
 
 logger = logging.getLogger("bert_zoo")
@@ -65,21 +78,27 @@ def export(
     opset: int | None = None,
     optimize: bool = False,
     platforms: Sequence[str] | None = None,
+    text: bool = False,
     verify: bool = True,
 ) -> ExportResult:
-    """Export a model to `out_dir` as an ONNX graph or a serialized StableHLO module, verified.
+    """Export a model to `out_dir` as an ONNX graph, a TensorFlow SavedModel or a serialized StableHLO
+    module, verified.
 
     model_dir_or_model: a checkpoint directory or hub id (read by the twin of the format), or a loaded
-        model of that twin (a bert_pt model for onnx, a bert_flax wrapper for stablehlo).
-    to: "onnx" (from bert_pt) or "stablehlo" (from bert_flax).
+        model of that twin (a bert_pt model for onnx, a bert_tf model for savedmodel, a bert_flax
+        wrapper for stablehlo).
+    to: "onnx" (from bert_pt), "savedmodel" (from bert_tf) or "stablehlo" (from bert_flax).
     head: the head to export, any twin's spelling (default: the checkpoint's `architectures`, else
         guessed from its weights; a loaded model's own head).
     opset: ONNX opset, 14 to 20 (default 17); onnx only.
     optimize: also write `model.optimized.onnx` through onnxruntime's transformer optimizer; onnx only.
     platforms: jax.export lowering platforms ("cpu", "cuda", "rocm", "tpu"; default: this machine's);
         stablehlo only.
+    text: also serve raw strings through the in-graph TFBertTokenizer (`serve_text`, from the
+        checkpoint's tokenizer files; heads on [B, T] ids); savedmodel only (default False).
     verify: run every exported graph against the twin on int64 [B, T] batches (int32 for stablehlo;
-        [B, C, T] for multiple choice) of several shapes with padding; fail above 1e-5.
+        savedmodel also int32 and ids alone; [B, C, T] for multiple choice) of several shapes with
+        padding, and with text on sentences tokenized by the fast tokenizer; fail above 1e-5.
 
     Returns the ExportResult: files written, input and output names, the checks with max |diff| per
     output field.
@@ -87,26 +106,29 @@ def export(
     Raises:
         ExportError: an unknown format or head, an option the format does not take, a model of the
             wrong twin, weights the head lacks, an `out_dir` that exists and is not empty, a model the
-            exporter cannot trace.
+            exporter cannot trace; text without tokenizer files (or with a head not on [B, T] ids).
         ExportVerificationError: an exported graph differs from the twin by more than 1e-5 (or gives
             NaN / Inf); nothing is written.
         ModelNotFoundError: no model at `model_dir_or_model`.
         ImportError: the twin's framework, onnx or onnxruntime is not installed.
     """
-    fmt = _check_options(to, opset, optimize, platforms)
+    fmt = _check_options(to, opset, optimize, platforms, text)
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"output {out} already exists and is not an empty directory")
     model, config, head_name, source = _load(model_dir_or_model, fmt, head)
     with atomic_directory(out, caller="bert-zoo export") as tmp:
-        result = _write(model, config, head_name, source, tmp, fmt, opset, optimize, platforms, verify)
+        options = {"opset": opset, "optimize": optimize, "platforms": platforms, "text": text}
+        result = _write(model, config, head_name, source, tmp, fmt, options, verify)
         result.path = str(out)
         if not result.passed:
-            raise ExportVerificationError(_failure(result, out), result)
+            raise ExportVerificationError(failure_message(result, out), result)
     return result
 
 
-def _check_options(to: str, opset: int | None, optimize: bool, platforms: Sequence[str] | None) -> str:
+def _check_options(
+    to: str, opset: int | None, optimize: bool, platforms: Sequence[str] | None, text: bool = False
+) -> str:
     if to not in FORMATS:
         raise ExportError(f"unknown export format {to!r}; choose one of {', '.join(FORMATS)}")
     if to != "onnx" and opset is not None:
@@ -117,6 +139,8 @@ def _check_options(to: str, opset: int | None, optimize: bool, platforms: Sequen
         )
     if to != "stablehlo" and platforms is not None:
         raise ExportError(f"platforms (jax.export lowering) applies to --to stablehlo only, not {to}")
+    if to != "savedmodel" and text:
+        raise ExportError(f"text (raw-strings signatures) applies to --to savedmodel only, not {to}")
     if opset is not None:
         export_onnx.check_opset(opset)
     export_stablehlo.check_platforms(platforms)
@@ -145,7 +169,7 @@ def _load(source: Any, fmt: str, head: str | None) -> tuple[Any, BertConfig, str
 
 def _loaded(model: Any, fmt: str, head: str | None) -> tuple[Any, BertConfig, str, None]:
     module = type(model).__module__.split(".")[0]
-    expected = {"onnx": "bert_pt", "stablehlo": "bert_flax"}[fmt]
+    expected = TWIN_PACKAGE[TWIN[fmt]]
     if module != expected or not hasattr(model, "head_name") or not hasattr(model, "config"):
         raise ExportError(
             f"--to {fmt} exports a {expected} model or a checkpoint directory, got {type(model).__name__}"
@@ -178,18 +202,16 @@ def _write(
     source: Path | None,
     tmp: Path,
     fmt: str,
-    opset: int | None,
-    optimize: bool,
-    platforms: Sequence[str] | None,
+    options: dict[str, Any],
     verify: bool,
 ) -> ExportResult:
     """Export into the staging folder `tmp`, verify, write config, tokenizer files and export.json."""
     details: dict[str, Any] = {}
     if fmt == "onnx":
-        opset = export_onnx.DEFAULT_OPSET if opset is None else opset
+        opset = export_onnx.DEFAULT_OPSET if options["opset"] is None else options["opset"]
         inputs, outputs = export_onnx.export_onnx(model, head, tmp, opset)
         graphs = {"onnxruntime": export_onnx.MODEL_FILE}
-        if optimize:
+        if options["optimize"]:
             details["fused_operators"] = export_onnx.optimize_onnx(tmp, config)
             graphs["onnxruntime optimized"] = export_onnx.OPTIMIZED_FILE
         details.update(export_onnx.describe_onnx(tmp / export_onnx.MODEL_FILE))
@@ -199,8 +221,22 @@ def _write(
             if verify
             for check in export_onnx.verify_onnx(tmp / file, model, head, outputs, graph)
         ]
+    elif fmt == "savedmodel":
+        graph_tokenizer = fast = None
+        if options["text"]:
+            graph_tokenizer, fast = export_savedmodel.text_tokenizers(source, config, head)
+        inputs, outputs = export_savedmodel.export_savedmodel(model, head, tmp, graph_tokenizer)
+        if options["text"]:
+            inputs = [*inputs, "text", "text_pair"]
+        loaded = export_savedmodel.load(tmp)  # read back once: described, then verified
+        details = export_savedmodel.describe_savedmodel(loaded)
+        checks = (
+            export_savedmodel.verify_savedmodel(loaded, model, head, outputs, fast, graph_tokenizer)
+            if verify
+            else []
+        )
     else:
-        chosen = export_stablehlo.check_platforms(platforms)
+        chosen = export_stablehlo.check_platforms(options["platforms"])
         inputs, outputs, details = export_stablehlo.export_stablehlo(model, head, tmp, chosen)
         checks = (
             export_stablehlo.verify_stablehlo(tmp / export_stablehlo.MODEL_FILE, model, head, outputs)
@@ -221,7 +257,7 @@ def _write(
         "source": str(source) if source else type(model).__name__,
         "files": files,
         **details,
-        "versions": _versions(fmt),
+        "versions": versions(fmt),
         "atol": ATOL,
         "verification": [
             {"graph": c.graph, "reference": c.reference, "shape": list(c.shape), "max_abs_diff": c.diffs}
@@ -233,39 +269,14 @@ def _write(
     return result
 
 
-def _versions(fmt: str) -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ("torch", "onnx", "onnxruntime") if fmt == "onnx" else ("jax", "jaxlib", "flax")
-    found = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
-def _failure(result: ExportResult, out: Path) -> str:
-    worst = max(result.checks, key=lambda c: math.inf if math.isnan(c.worst) else c.worst)
-    field = max(worst.diffs, key=lambda k: math.inf if math.isnan(worst.diffs[k]) else worst.diffs[k])
-    value = worst.diffs[field]
-    what = "NaN or Inf" if math.isnan(value) else f"{value:.2e} > {result.atol:g}"
-    if worst.error:
-        field, what = "the graph", f"cannot run them ({worst.error})"
-    return (
-        f"verification failed: {worst.graph} vs {worst.reference}, {field} on inputs {list(worst.shape)}: "
-        f"{what}; nothing written to {out}"
-    )
-
-
 # ------------------------------------------------------------------------------------ command line
 
 
 def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register `export` on the `bert-zoo` sub-command parser (its handler is `run_export`)."""
     parser = subparsers.add_parser(
-        "export", help="export a model to ONNX or StableHLO, verified against its twin by default"
+        "export",
+        help="export a model to ONNX, a TensorFlow SavedModel or StableHLO, verified against its twin by default",
     )
     _arguments(parser)
     return parser
@@ -274,7 +285,7 @@ def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model directory or hub id")
     parser.add_argument("out", help="output directory (must not exist, or be empty)")
-    parser.add_argument("--to", default="onnx", help=f"the format: {' or '.join(FORMATS)} (default onnx)")
+    parser.add_argument("--to", default="onnx", help=f"the format: {', '.join(FORMATS)} (default onnx)")
     parser.add_argument("--head", default=None, help=f"one of {', '.join(HEADS)} (default: the checkpoint's)")
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset, 14 to 20 (default 17)")
     parser.add_argument(
@@ -282,6 +293,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--platforms", default=None, help="stablehlo: comma-separated cpu,cuda,rocm,tpu (default: local)"
+    )
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="savedmodel: also serve raw strings with the in-graph tokenizer (serve_text)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip running the graph against the twin")
     parser.set_defaults(func=run_export)
@@ -306,37 +322,20 @@ def run_export(args: argparse.Namespace) -> int:
             opset=args.opset,
             optimize=args.optimize,
             platforms=platforms,
+            text=args.text,
             verify=not args.no_verify,
         )
     except ExportVerificationError as err:
-        _print_checks(err.result)
+        print_checks(err.result)
         print(str(err), file=sys.stderr)
         return 1
     print(f"export:  {args.model} as {result.head} -> {result.path} ({result.format})")
     print(f"inputs:  {', '.join(result.inputs)}")
     print(f"outputs: {', '.join(result.outputs)}")
-    _print_checks(result)
+    print_checks(result)
     print(f"wrote:   {', '.join(result.files)}")
     print(f"done in {time.perf_counter() - start:.1f}s: {result.path}")
     return 0
-
-
-def _print_checks(result: ExportResult) -> None:
-    graphs = list(dict.fromkeys(c.graph for c in result.checks))
-    if not graphs:
-        print("verify:  skipped (--no-verify)")
-    for graph in graphs:
-        shapes = " ".join(str(tuple(c.shape)).replace(" ", "") for c in result.checks if c.graph == graph)
-        reference = next(c.reference for c in result.checks if c.graph == graph)
-        print(f"verify:  {graph} vs {reference} on inputs {shapes}, max |diff| per output field:")
-        for name, value in result.worst_by_field(graph).items():
-            flag = "" if within(value, result.atol) else "   <-- above 1e-5 (or NaN)"
-            print(f"  {name:<28} {value:.2e}{flag}")
-        for check in result.checks:
-            if check.graph == graph and check.error:
-                print(f"  inputs {list(check.shape)}: {check.error}")
-    if graphs and result.passed:
-        print(f"  all fields within {result.atol:g}")
 
 
 class _Parser(argparse.ArgumentParser):

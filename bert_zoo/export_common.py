@@ -1,4 +1,5 @@
-"""What the exporters share: the error types, the inputs an export is verified on, the comparison.
+"""What the exporters share: the error types, the inputs an export is verified on, the comparison, the
+report of the checks.
 
 An export is checked the way `bert-zoo convert` is: the exported graph and the twin it came from run the
 same batches, and every output field must agree to ATOL (1e-5) in max |diff|. The batches cover several
@@ -15,12 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from bert_common.config import BertConfig
 from bert_common.heads import get_head
-from bert_zoo.verify import ATOL, compare_outputs, nan_max
+from bert_zoo.verify import ATOL, compare_outputs, nan_max, within
 
 # The graph inputs, in order; a decoder with cross-attention also takes ENCODER_INPUTS.
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -57,7 +59,7 @@ class Check:
 class ExportResult:
     """What `bert_zoo.export.export` wrote and measured.
 
-    path: the output directory. format: "onnx" or "stablehlo". head: the head name. files: the file
+    path: the output directory. format: "onnx", "savedmodel" or "stablehlo". head: the head name. files: the file
     names written. inputs / outputs: the graph's input and output names, in order. checks: one Check
     per verified graph and input shape (empty with verify=False). atol: the tolerance.
     """
@@ -167,3 +169,54 @@ def compare_fields(
         {n: np.asarray(graph[n], np.float64) for n in names},
         {n: np.asarray(reference[n], np.float64) for n in names},
     )
+
+
+def versions(fmt: str) -> dict[str, str]:
+    """The installed versions of the libraries the format `fmt` is exported and run with."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = {
+        "onnx": ("torch", "onnx", "onnxruntime"),
+        "savedmodel": ("tensorflow", "keras", "tensorflow-text"),
+        "stablehlo": ("jax", "jaxlib", "flax"),
+    }[fmt]
+    found = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def failure_message(result: ExportResult, out: Path) -> str:
+    """The one-line message of a failed verification: the worst graph, field, inputs and difference."""
+    worst = max(result.checks, key=lambda c: math.inf if math.isnan(c.worst) else c.worst)
+    field = max(worst.diffs, key=lambda k: math.inf if math.isnan(worst.diffs[k]) else worst.diffs[k])
+    value = worst.diffs[field]
+    what = "NaN or Inf" if math.isnan(value) else f"{value:.2e} > {result.atol:g}"
+    if worst.error:
+        field, what = "the graph", f"cannot run them ({worst.error})"
+    return (
+        f"verification failed: {worst.graph} vs {worst.reference}, {field} on inputs {list(worst.shape)}: "
+        f"{what}; nothing written to {out}"
+    )
+
+
+def print_checks(result: ExportResult) -> None:
+    """Print the verification of `result` per graph: its input shapes and max |diff| per output field."""
+    graphs = list(dict.fromkeys(c.graph for c in result.checks))
+    if not graphs:
+        print("verify:  skipped (--no-verify)")
+    for graph in graphs:
+        shapes = " ".join(str(tuple(c.shape)).replace(" ", "") for c in result.checks if c.graph == graph)
+        reference = next(c.reference for c in result.checks if c.graph == graph)
+        print(f"verify:  {graph} vs {reference} on inputs {shapes}, max |diff| per output field:")
+        for name, value in result.worst_by_field(graph).items():
+            flag = "" if within(value, result.atol) else "   <-- above 1e-5 (or NaN)"
+            print(f"  {name:<28} {value:.2e}{flag}")
+        for check in result.checks:
+            if check.graph == graph and check.error:
+                print(f"  inputs {list(check.shape)}: {check.error}")
+    if graphs and result.passed:
+        print(f"  all fields within {result.atol:g}")

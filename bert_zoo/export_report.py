@@ -3,7 +3,8 @@
     python -m bert_zoo.export_report              # rewrite the section of docs/export.md in place
     python -m bert_zoo.export_report --print      # print the section instead
 
-Exports the embedded all-MiniLM-L6-v2 (ONNX, ONNX optimized, StableHLO) and a tiny model of every head
+Exports the embedded all-MiniLM-L6-v2 (ONNX, ONNX optimized, StableHLO, SavedModel with its raw-strings
+signatures) and a tiny model of every head
 (hidden 32, 2 layers, random N(0, 0.2) weights, the causal LM also with cross-attention) with
 `bert_zoo.export.export`, and writes the max |diff| against the twin per output field (MiniLM) and per
 head, between the markers `<!-- measured: start -->` and `<!-- measured: end -->`. Nothing in the
@@ -27,6 +28,8 @@ from bert_common.heads import HEADS
 from bert_zoo.equivalence import TINY, random_canonical_weights
 from bert_zoo.export import export
 from bert_zoo.export_common import VERIFY_SHAPES, ExportResult
+from bert_zoo.export_savedmodel import GRAPHS as SAVEDMODEL_GRAPHS
+from bert_zoo.export_savedmodel import TOKENIZER_CHECK
 
 START, END = "<!-- measured: start -->", "<!-- measured: end -->"
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "export.md"
@@ -57,13 +60,14 @@ def measure(work: Path) -> tuple[dict[str, ExportResult], dict[str, dict[str, Ex
     minilm = {
         "onnx": export(default_model_dir(), work / "minilm-onnx", to="onnx", optimize=True),
         "stablehlo": export(default_model_dir(), work / "minilm-stablehlo", to="stablehlo"),
+        "savedmodel": export(default_model_dir(), work / "minilm-savedmodel", to="savedmodel", text=True),
     }
     tiny = {}
     for seed, case in enumerate(CASES):
         source = tiny_checkpoint(case, work / f"tiny-{seed}", seed)
         tiny[case] = {
             fmt: export(source, work / f"tiny-{seed}-{fmt}", to=fmt, optimize=fmt == "onnx")
-            for fmt in ("onnx", "stablehlo")
+            for fmt in ("onnx", "stablehlo", "savedmodel")
         }
     return minilm, tiny
 
@@ -89,7 +93,8 @@ def render(minilm: dict[str, ExportResult], tiny: dict[str, dict[str, ExportResu
         "<!-- Written by `python -m bert_zoo.export_report`; do not edit by hand. -->",
         "",
         f"Max |export - twin| over the verification inputs: (B, T) = {shapes}, every second row padded",
-        "(multiple choice: 2 or 3 choices per row). The twin is bert_pt for ONNX, bert_flax for StableHLO.",
+        "(multiple choice: 2 or 3 choices per row). The twin is bert_pt for ONNX, bert_flax for StableHLO,",
+        "bert_tf for the SavedModel.",
         f"Measured with {versions}, on CPU.",
         "",
         "### all-MiniLM-L6-v2 (the embedded model)",
@@ -123,8 +128,48 @@ def render(minilm: dict[str, ExportResult], tiny: dict[str, dict[str, ExportResu
             f"| {_cell(results['onnx'].worst('onnxruntime optimized'))} "
             f"| {_cell(results['stablehlo'].worst('jax.export'))} |"
         )
-    lines += ["", END]
+    lines += ["", *_savedmodel_section(minilm["savedmodel"], tiny), "", END]
     return "\n".join(lines)
+
+
+def _savedmodel_section(minilm: ExportResult, tiny: dict[str, dict[str, ExportResult]]) -> list[str]:
+    """The SavedModel tables: every endpoint checked, per output field (MiniLM) and per head."""
+    versions = ", ".join(f"{name} {version(name)}" for name in ("tensorflow", "keras", "tensorflow-text"))
+    ids = minilm.worst(TOKENIZER_CHECK)
+    lines = [
+        "### TensorFlow SavedModel (the Keras twin)",
+        "",
+        "Loaded back with `tf.saved_model.load`; each endpoint against bert_tf on the inputs above",
+        "(`serve (input_ids only)`: the ids alone, against the model called with ids alone; `serve_text`:",
+        "five sentences with accents, CJK, punctuation and `[MASK]`, single and paired, against the model on",
+        "the fast tokenizer's ids). The in-graph tokenizer's ids against BertTokenizerFast's on the same",
+        f"sentences: max |diff| {_cell(ids)} (identical). Measured with {versions}, on CPU.",
+        "",
+        "| output field (all-MiniLM-L6-v2) | " + " | ".join(f"`{g}`" for g in SAVEDMODEL_GRAPHS) + " |",
+        "| --- |" + " --- |" * len(SAVEDMODEL_GRAPHS),
+    ]
+    for field in minilm.outputs:
+        cells = [_cell(minilm.worst_by_field(g)[field]) for g in SAVEDMODEL_GRAPHS]
+        lines.append(f"| `{field}` | " + " | ".join(cells) + " |")
+    graphs = SAVEDMODEL_GRAPHS[:3]
+    lines += [
+        "",
+        f"SavedModel directory: {_tree_size(Path(minilm.path)):.1f} MB (`saved_model.pb` and `variables/`).",
+        "",
+        "| head (tiny, worst output field) | " + " | ".join(f"`{g}`" for g in graphs) + " |",
+        "| --- |" + " --- |" * len(graphs),
+    ]
+    for case, results in tiny.items():
+        name = case.replace("+cross", " (cross-attention)")
+        cells = [_cell(results["savedmodel"].worst(g)) for g in graphs]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _tree_size(directory: Path) -> float:
+    """MB of the SavedModel proper: saved_model.pb and the variables folder."""
+    files = [directory / "saved_model.pb", *(directory / "variables").rglob("*")]
+    return sum(p.stat().st_size for p in files if p.is_file()) / 2**20
 
 
 def replace_section(page: str, section: str) -> str:

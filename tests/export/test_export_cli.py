@@ -40,15 +40,32 @@ def test_the_command_exports_and_prints_the_differences(tiny_checkpoints, tmp_pa
     assert report["inputs"]["input_ids"]["shape"] == ["batch", "choices", "sequence"]
 
 
+def test_the_command_exports_a_savedmodel(tiny_checkpoints, tmp_path):
+    out = tmp_path / "tf"
+    done = run_cli(str(tiny_checkpoints["BertForQuestionAnswering"]), str(out), "--to", "savedmodel")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].endswith(f"as BertForQuestionAnswering -> {out} (savedmodel)")
+    assert "outputs: start_logits, end_logits" in lines
+    for graph in ("serve (int64)", "serving_default (int32)", "serve (input_ids only)"):
+        assert f"verify:  {graph} vs bert_tf on inputs (1,1) (3,16) (2,40)" in done.stdout
+    assert "  all fields within 1e-05" in lines
+    assert (out / "saved_model.pb").is_file() and (out / "variables").is_dir()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (
             ["--to", "tflite"],
-            "bert-zoo export: error: unknown export format 'tflite'; choose one of onnx, stablehlo",
+            "bert-zoo export: error: unknown export format 'tflite'; choose one of onnx, savedmodel, stablehlo",
         ),
         (["--head", "BertForQuestionAnswering"], "bert-zoo export: error: "),
         (["--opset", "twelve"], "bert-zoo export: error: argument --opset: invalid int value: 'twelve'"),
+        (
+            ["--to", "savedmodel", "--text"],
+            "bert-zoo export: error: text signatures need the tokenizer files of",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message, tiny_checkpoints, tmp_path):

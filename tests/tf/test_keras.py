@@ -219,3 +219,57 @@ def test_export_of_multiple_choice_takes_three_dimensional_inputs(tmp_path):
     inputs = {k: v for k, v in head_inputs("BertForMultipleChoice", model.config).items() if k != "labels"}
     served = serving(**{k: tf.constant(v) for k, v in inputs.items()})
     assert max_abs_diff(served["logits"], model(**inputs).logits) <= ATOL
+
+
+def test_export_has_a_serve_endpoint_for_int32_and_int64_with_optional_inputs(tmp_path):
+    # Before: only `serving_default`, every input required and int32 ("InvalidArgumentError" on int64,
+    # what numpy and TFBertTokenizer give); `loaded.serve` and keras.layers.TFSMLayer failed.
+    model = classifier()
+    model.export(tmp_path / "served", verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "served"))
+    inputs = batch(model.config, batch_size=2, length=6)
+    want = model(**inputs).logits
+    for dtype in (np.int32, np.int64):
+        cast = {k: v.astype(dtype) for k, v in inputs.items()}
+        assert max_abs_diff(loaded.serve(**cast)["logits"], want) <= ATOL
+        assert max_abs_diff(loaded.serve(cast)["logits"], want) <= ATOL  # one dict, as TFSMLayer passes it
+        ids = cast["input_ids"]
+        assert max_abs_diff(loaded.serve(ids)["logits"], model(ids).logits) <= ATOL  # mask ones, types zeros
+    signature = loaded.signatures["serve"].structured_input_signature[1]
+    assert {k: s.dtype for k, s in signature.items()} == dict.fromkeys(signature, tf.int64)
+    layer = keras.layers.TFSMLayer(str(tmp_path / "served"), call_endpoint="serve")
+    ids = keras.Input((None,), dtype="int64")
+    wrapped = keras.Model(ids, layer(ids)["logits"])
+    assert (
+        max_abs_diff(wrapped(inputs["input_ids"].astype(np.int64)), model(inputs["input_ids"]).logits) <= ATOL
+    )
+
+
+@pytest.mark.parametrize(
+    ("cls", "fields"),
+    [
+        (TFBertForSequenceClassification, ["logits"]),
+        (TFBertForQuestionAnswering, ["start_logits", "end_logits"]),
+    ],
+)
+def test_a_head_on_keras_inputs_returns_a_dict_of_its_fields(cls, fields, tmp_path):
+    # Before: "All operation outputs must be tensors ... returned a non-tensor. Non-tensor received: None"
+    # (the output dataclass's None fields, e.g. the loss without labels).
+    model = cls(tiny(num_labels=2, num_hidden_layers=1))
+    inputs = {
+        name: keras.Input((None,), dtype="int32", name=name) for name in ("input_ids", "attention_mask")
+    }
+    outputs = model(inputs)
+    assert isinstance(outputs, dict) and list(outputs) == fields
+    assert all(isinstance(v, keras.KerasTensor) for v in outputs.values())
+    functional = keras.Model(inputs, outputs)
+    arrays = {k: v for k, v in batch(model.config).items() if k in inputs}
+    got, want = functional(arrays), model(arrays)
+    for name in fields:
+        np.testing.assert_array_equal(np.asarray(got[name]), want[name].numpy())
+    functional.save(tmp_path / "functional.keras")
+    loaded = keras.models.load_model(tmp_path / "functional.keras")
+    for name in fields:
+        np.testing.assert_array_equal(np.asarray(loaded(arrays)[name]), want[name].numpy())
+    # return_dict=False: the tuple of the same fields, as in eager mode
+    assert len(model(inputs, return_dict=False)) == len(fields)

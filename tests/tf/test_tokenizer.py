@@ -352,3 +352,57 @@ def test_exported_text_model_takes_raw_strings(tmp_path, tokenizer):
     expected = model(tokenizer(texts, text_pair=texts[::-1])).logits
     served = loaded.signatures["serving_pairs"](text=tf.constant(texts), text_pair=tf.constant(texts[::-1]))
     assert max_abs_diff(served["logits"], expected) <= ATOL
+
+
+def test_a_functional_raw_strings_model_is_built_saved_and_exported(tmp_path, tokenizer):
+    # Before: "A KerasTensor cannot be used as input to a TensorFlow function" (tokenizer on keras.Input).
+    import keras
+    import tensorflow_text  # noqa: F401  (registers the ops the SavedModel uses)
+
+    text = keras.Input(shape=(), dtype="string", name="text")
+    encoded = tokenizer(text)
+    assert {k: v.dtype for k, v in encoded.items()} == dict.fromkeys(encoded, "int64")
+    model = TFBertForSequenceClassification(tiny(vocab_size=30522, num_labels=3, max_position_embeddings=512))
+    functional = keras.Model(text, model(encoded)["logits"])
+    texts = ["A man is eating food.", "Ünïcödé [MASK] text 你好", "x"]
+    expected = model(tokenizer(texts)).logits
+    assert max_abs_diff(functional(tf.constant(texts)), expected) <= ATOL
+    functional.save(tmp_path / "text.keras")
+    reloaded = keras.models.load_model(tmp_path / "text.keras")
+    assert max_abs_diff(reloaded(tf.constant(texts)), expected) <= ATOL
+    functional.export(tmp_path / "served", verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "served"))  # kept: its variables live as long as it does
+    assert max_abs_diff(loaded.serve(tf.constant(texts)), expected) <= ATOL
+    # Keras' other spelling of a string input, shape (1,): [B, 1] is a batch of B texts
+    column = tokenizer(keras.Input(shape=(1,), dtype="string"))
+    assert column["input_ids"].shape == (None, None)
+    np.testing.assert_array_equal(
+        tokenizer(tf.constant([[t] for t in texts]))["input_ids"], tokenizer(texts)["input_ids"]
+    )
+
+
+def test_non_strings_are_refused_with_a_first_line_that_says_so(tokenizer):
+    import keras
+
+    cases = [
+        (
+            tf.constant([[101, 2023, 102]]),
+            "^text must hold strings: TFBertTokenizer tokenizes text, got a int32 tensor",
+        ),
+        (np.array([1, 2]), "^text must hold strings: TFBertTokenizer tokenizes text, got a int64 array"),
+        ([1, 2], "^text must be a str, a list of str or a string tensor, got a list holding int values"),
+        (None, "^text must be a str, a list of str or a string tensor, got None"),
+        (
+            keras.Input(shape=(None,), dtype="int32"),
+            "^text must hold strings: .* got a int32 tensor of shape",
+        ),
+    ]
+    for value, message in cases:
+        with pytest.raises(TypeError, match=message):
+            tokenizer(value)
+    with pytest.raises(TypeError, match="^text_pair must hold strings"):
+        tokenizer(["a"], text_pair=tf.constant([3]))
+    with pytest.raises(
+        ValueError, match=r"^text must be a string or a \[batch\] string tensor, got shape \(None, 2\)"
+    ):
+        tokenizer(keras.Input(shape=(2,), dtype="string"))
