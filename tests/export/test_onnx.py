@@ -152,7 +152,7 @@ def test_verification_covers_padding_and_several_shapes(tiny_checkpoints):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"to": "savedmodel"}, "unknown export format 'savedmodel'; choose one of onnx, stablehlo"),
+        ({"to": "tflite"}, "unknown export format 'tflite'; choose one of onnx, savedmodel, stablehlo"),
         ({"head": "BertForNothing"}, "unknown BERT head 'BertForNothing'"),
         ({"head": "BertForMaskedLM"}, "lacks 5 weight(s) of BertForMaskedLM"),
         ({"opset": 9}, "opset must be an int from 14 to 20, got 9"),
