@@ -14,7 +14,8 @@ The step differentiates the wrapper's own loss (bert_flax.losses, the convention
 same step trains every head: pass the label arguments the head accepts in the batch dict. Dropout uses
 `fold_in(dropout_rng, state.step)`, so one key gives a fresh, reproducible mask every step. Under a
 `jax.sharding.Mesh` with the batch sharded on its first axis (bert_flax.sharding) the same step runs
-data-parallel.
+data-parallel; `make_train_step(model, in_shardings, out_shardings)` takes jax.jit's shardings, which
+bert_flax.sharding fills for data and tensor (model) parallelism.
 
 Inside the jitted steps the batch is traced, so its values cannot be checked there (an id outside the
 vocabulary would become NaN embeddings); a batch of host values (numpy arrays, lists) is checked before
@@ -115,12 +116,14 @@ def _checking(model: Any, jitted: Callable[..., Any], batch_position: int) -> Ca
 
 
 def make_train_step(
-    model: Any,
+    model: Any, in_shardings: Any = None, out_shardings: Any = None
 ) -> Callable[[TrainState, Mapping[str, Any], jax.Array], tuple[TrainState, dict]]:
     """A jitted `train_step(state, batch, dropout_rng) -> (new state, {"loss": []})`.
 
     batch: the model's keyword inputs, with the label arguments of its head (e.g. `labels`); host
     (numpy) batches are checked before the jitted step runs (`check_host_batch`).
+    in_shardings, out_shardings: `jax.jit`'s, for (state, batch, dropout_rng) and (state, metrics)
+    (default None: follow the inputs); bert_flax.sharding.make_sharded_train_step fills them from a mesh.
 
     Raises (when called):
         ValueError, TypeError: a host batch the shared input rules refuse.
@@ -141,17 +144,20 @@ def make_train_step(
         loss, grads = jax.value_and_grad(loss_fn)(state.params, batch, rng)
         return state.apply_gradients(grads=grads), {"loss": loss}
 
-    return _checking(model, jax.jit(train_step), 1)
+    shardings = {"in_shardings": in_shardings, "out_shardings": out_shardings}
+    jit_args = {name: value for name, value in shardings.items() if value is not None}
+    return _checking(model, jax.jit(train_step, **jit_args), 1)
 
 
-def make_eval_step(model: Any) -> Callable[[Any, Mapping[str, Any]], Any]:
+def make_eval_step(model: Any, in_shardings: Any = None) -> Callable[[Any, Mapping[str, Any]], Any]:
     """A jitted `eval_step(params, batch) -> outputs` (dropout off; labels in the batch give `loss`); host
-    batches are checked first, as in make_train_step."""
+    batches are checked first, as in make_train_step. in_shardings: jax.jit's for (params, batch)."""
 
     def eval_step(params: Any, batch: Mapping[str, Any]) -> Any:
         return model(**batch, params=params, train=False)
 
-    return _checking(model, jax.jit(eval_step), 1)
+    jitted = jax.jit(eval_step) if in_shardings is None else jax.jit(eval_step, in_shardings=in_shardings)
+    return _checking(model, jitted, 1)
 
 
 def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:

@@ -22,6 +22,7 @@ graph's assertions when it runs, which XLA drops; see docs/keras.md.
 TF API), with numpy collators that do what Transformers' `DefaultDataCollator` / `DataCollatorWithPadding`
 do with return_tensors="np"; `datasets` (the `train` extra) is imported only when it is called.
 
+`fit` under tf.distribute gives the single-device numbers for one global batch: see docs/keras.md.
 A framework-only file: `fit` / `evaluate` / `predict` and their hooks exist only in Keras.
 Shape legend: B batch (Keras splits x, y and sample weights along it), T tokens per row.
 """
@@ -75,15 +76,10 @@ def host_batch(x: Any, y: Any, label_names: Sequence[str]) -> dict[str, Any] | N
             named.update(zip(label_names, y))
         else:
             return None
-    batch = {}
-    for name, value in named.items():
-        if value is None:
-            continue
-        in_hand, value = _host_value(value)
-        if not in_hand:
-            return None
-        batch[name] = value
-    return batch
+    values = {name: _host_value(value) for name, value in named.items() if value is not None}
+    if not all(in_hand for in_hand, _ in values.values()):
+        return None
+    return {name: value for name, (_, value) in values.items()}
 
 
 def _rename_labels(batch: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +122,20 @@ def padding_collate(tokenizer: Any, features: Sequence[Mapping[str, Any]]) -> di
     return _rename_labels(dict(tokenizer.pad(list(features), padding=True, return_tensors="np")))
 
 
+def _dense(grad: Any) -> Any:
+    """A tf.IndexedSlices gradient made dense (duplicate rows summed): Keras' Adam squares its slices one by
+    one, giving a row gathered twice the sum of the squares in its second moment (see docs/keras.md)."""
+    return tf.convert_to_tensor(grad) if isinstance(grad, tf.IndexedSlices) else grad
+
+
+def _ids_as_ints(x: Any) -> Any:
+    """x (an array = input_ids, or a dict) with float id inputs cast to int32: under tf.distribute Keras
+    builds compiled losses/metrics from the replicas' MEAN of the first batch, ids as floats `call` refuses."""
+    if isinstance(x, Mapping):
+        return {k: _ids_as_ints(v) if k.endswith("_ids") else v for k, v in x.items()}
+    return tf.cast(x, tf.int32) if x is not None and x.dtype.is_floating else x
+
+
 class KerasTrainingMixin:
     """Overrides of `keras.Model`'s training hooks; mixed into TFBertPreTrainedModel before keras.Model."""
 
@@ -141,8 +151,6 @@ class KerasTrainingMixin:
         self.compile(**keras.saving.deserialize_keras_object(config))
         if getattr(self, "optimizer", None) is not None and self.built:
             self.optimizer.build(self.trainable_variables)
-
-    # ------------------------------------------------------------------ structures
 
     def _label_names(self) -> tuple[str, ...]:
         return self.head().labels
@@ -206,8 +214,6 @@ class KerasTrainingMixin:
             )
         return keras.utils.pack_x_y_sample_weight(x, None, sample_weight)
 
-    # ------------------------------------------------------------------ host inputs
-
     def check_host_inputs(self, x: Any, y: Any = None) -> None:
         """Check x (and y, the labels when the model trains on its own loss) before Keras compiles a
         graph, when they are host values (see `host_batch`); names the model's `call` does not take are
@@ -264,10 +270,8 @@ class KerasTrainingMixin:
             raise TypeError(f"prepare_tf_dataset takes a datasets.Dataset, got {type(dataset).__name__}")
         if len(dataset) == 0:
             raise ValueError("prepare_tf_dataset got an empty dataset")
-        if collate_fn is None:
-            collate_fn = (
-                default_collate if tokenizer is None else functools.partial(padding_collate, tokenizer)
-            )
+        padding = None if tokenizer is None else functools.partial(padding_collate, tokenizer)
+        collate_fn = collate_fn or padding or default_collate
         collate_fn_args = dict(collate_fn_args or {})
         model_inputs = list(inspect.signature(self.call).parameters)
         labels = self._label_names()
@@ -324,7 +328,19 @@ class KerasTrainingMixin:
     # ------------------------------------------------------------------ Keras hooks
 
     def train_step(self, data: Any) -> Any:
-        return super().train_step(self._move_labels_into_x(data))
+        """Keras' TF `train_step` (keras/src/backend/tensorflow/trainer.py, 3.15), labels moved into x and
+        embedding gradients (tf.IndexedSlices) made dense: see `_dense`."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(self._move_labels_into_x(data))
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync  # compute_loss divided by it
+            rows = tf.shape(next(v for v in tf.nest.flatten(x) if v is not None))[0]
+            self._loss_tracker.update_state(loss * replicas, sample_weight=rows)
+            loss = self.optimizer.scale_loss(loss)  # a LossScaleOptimizer's scaling (mixed_float16)
+        weights = self.trainable_weights
+        self.optimizer.apply_gradients(zip(map(_dense, tape.gradient(loss, weights)), weights))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data: Any) -> Any:
         return super().test_step(self._move_labels_into_x(data))
@@ -366,7 +382,14 @@ class KerasTrainingMixin:
             )
         if self.losses:
             loss = loss + tf.add_n([tf.cast(extra, loss.dtype) for extra in self.losses])
-        return loss
+        # Divided by the replica count, as Keras' compiled losses are: tf.distribute sums the gradients.
+        return loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+
+    def _symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        if data_batch is not None:
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data_batch)
+            data_batch = keras.utils.pack_x_y_sample_weight(_ids_as_ints(x), y, sample_weight)
+        super()._symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         if y is None:

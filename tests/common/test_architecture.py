@@ -219,6 +219,7 @@ FRAMEWORK_ONLY_TESTS = {
         "test_tokenizer.py",
         "test_gradient_checkpointing.py",  # Keras remat under fit/XLA (pt: test_training, flax: test_transforms)
         "test_prepare_tf_dataset.py",  # a tf.data API, Keras only
+        "test_distribute.py",  # tf.distribute.MirroredStrategy (pt: tests/train DDP, flax: test_sharding)
     },
     "flax": {"test_transforms.py", "test_sharding.py", "test_training.py"},
 }
