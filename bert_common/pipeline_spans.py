@@ -58,6 +58,7 @@ class TokenClassificationHandler(TaskHandler):
         "stride": None,
     }
     int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {"stride": (0, True)}
+    choice_params: ClassVar[Mapping[str, tuple[str, ...]]] = {"aggregation_strategy": tasks.AGGREGATIONS}
 
     def check_against(self, pipe, params):
         super().check_against(pipe, params)

@@ -96,6 +96,9 @@ class TaskHandler(abc.ABC):
     params: ClassVar[Mapping[str, Any]] = {}
     # Integer parameters: name -> (smallest value, None allowed).
     int_params: ClassVar[Mapping[str, tuple[int, bool]]] = {}
+    # Parameters that take one of a few strings: name -> the accepted values (checked with the call's
+    # other parameters, before any input is tokenized or run).
+    choice_params: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # Keyword arguments of a call that are inputs rather than parameters (question-answering's).
     input_keywords: ClassVar[tuple[str, ...]] = ()
     # Whether the task tokenizes a text (or pair) with `encode`, so takes `tokenize_kwargs=`.
@@ -133,6 +136,9 @@ class TaskHandler(abc.ABC):
         for name, (minimum, none_ok) in self.int_params.items():
             if name in params:
                 check_int(name, params[name], minimum, none_ok)
+        for name, choices in self.choice_params.items():
+            if name in params and params[name] not in choices:
+                raise ValueError(f"{name} must be one of {list(choices)}, got {params[name]!r}")
         check_tokenize_options(params)
         return params
 

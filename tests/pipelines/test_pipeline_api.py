@@ -300,6 +300,12 @@ def test_the_tokenizer_of_a_model_object_is_found_where_it_was_loaded_from(task_
             "stride must be an int >= 0",
         ),
         ("text-classification", {"batch_size": 0}, ValueError, "batch_size must be a positive int, got 0"),
+        (
+            "token-classification",
+            {"aggregation_strategy": "mean"},
+            ValueError,
+            r"aggregation_strategy must be one of \['none', 'simple', 'first', 'average', 'max'\], got 'mean'",
+        ),
     ],
 )
 def test_bad_options_name_the_problem(task_models, task, kwargs, error, message):
@@ -309,3 +315,12 @@ def test_bad_options_name_the_problem(task_models, task, kwargs, error, message)
     )
     with pytest.raises(error, match=message):
         pipe(inputs, **kwargs)
+
+
+def test_bad_aggregation_strategy_is_refused_when_the_pipeline_is_built(task_models):
+    # Checked with the other parameters, before any input is read: before, a bad value passed
+    # construction and surfaced only in post-processing, after the model had run.
+    with pytest.raises(ValueError, match="aggregation_strategy must be one of"):
+        twin("pt").pipeline(
+            "token-classification", model=task_models["token-classification"], aggregation_strategy="mean"
+        )
