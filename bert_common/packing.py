@@ -30,7 +30,6 @@ The rules, shared by the three twins:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,18 @@ MIN_PADDING_FRACTION = 0.1
 JIT_BUCKET_STEPS = 8
 # ... rounded up to a multiple of this many tokens (keeps GEMM shapes friendly).
 JIT_BUCKET_MULTIPLE = 8
+
+
+def check_padding_free(value: Any, allow_none: bool = False) -> bool | None:
+    """`value` when it is a valid `padding_free` switch: a bool (the model's setting, every twin's
+    constructor and from_pretrained), or None too for a call argument (None = the model's setting).
+
+    Raises:
+        TypeError: anything else (1, "yes", numpy bools included: the switch picks a program, not data).
+    """
+    if isinstance(value, bool) or (allow_none and value is None):
+        return value
+    raise TypeError(f"padding_free must be a bool{' or None' if allow_none else ''}, got {value!r}")
 
 
 def check_packing_mask(attention_mask: Any) -> tuple[int, int]:
@@ -111,12 +122,20 @@ def bucket_sizes(total: int) -> tuple[int, ...]:
     if total < 1:
         raise ValueError(f"total must be at least 1, got {total}")
     sizes = []
-    for k in range(1, JIT_BUCKET_STEPS + 1):
-        size = math.ceil(total * k / JIT_BUCKET_STEPS)
-        size = min(total, math.ceil(size / JIT_BUCKET_MULTIPLE) * JIT_BUCKET_MULTIPLE)
+    for step in range(1, JIT_BUCKET_STEPS + 1):
+        size = bucket_size(total, step)
         if size not in sizes:
             sizes.append(size)
     return tuple(sizes)
+
+
+def bucket_size(total: Any, step: int, minimum: Any = min) -> Any:
+    """The step-th (1..JIT_BUCKET_STEPS) bucket of bucket_sizes(total) before repeats are dropped: step/8 of
+    `total`, rounded up to a multiple of 8, capped at `total`. `total` may be a Python int or a traced
+    integer scalar (give `minimum`, e.g. tf.minimum: an XLA compile folds it to a constant).
+    """
+    size = -(-total * step // JIT_BUCKET_STEPS)  # -(-a // b) = ceil(a / b), exact on integers
+    return minimum(total, -(-size // JIT_BUCKET_MULTIPLE) * JIT_BUCKET_MULTIPLE)
 
 
 def bucket_for(count: int, total: int) -> int:

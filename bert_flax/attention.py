@@ -27,6 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from bert_common import packing
 from bert_common.config import BertConfig
 from bert_common.model_api import (
     check_gradient_checkpointing_kwargs,
@@ -320,8 +321,8 @@ class FlaxStackApiMixin:
     """Transformers' model API that edits or switches the layer stack, on a FlaxBert wrapper (mixed into
     FlaxBertPreTrainedModel, which supplies config, params, the module and its rebuild): `prune_heads`,
     and the PyTorch names of gradient checkpointing that the other twins share
-    (`gradient_checkpointing_enable`, ...; the Flax names are `enable_gradient_checkpointing`, ...).
-    Neither is saved as a flag: pruned heads live in `config.pruned_heads`, checkpointing is not saved
+    (`gradient_checkpointing_enable`, ...; the Flax names are `enable_gradient_checkpointing`, ...), and
+    the `padding_free` switch. None is saved as a flag: pruned heads live in `config.pruned_heads`, checkpointing is not saved
     (as in Transformers)."""
 
     supports_gradient_checkpointing: ClassVar[bool] = True
@@ -344,6 +345,19 @@ class FlaxStackApiMixin:
     @property
     def is_gradient_checkpointing(self) -> bool:
         return bool(self.gradient_checkpointing)  # type: ignore[attr-defined]
+
+    @property
+    def padding_free(self) -> bool:
+        """Run ragged batches padding-free by default (docs/padding-free.md); set at construction or
+        `from_pretrained(..., padding_free=True)`, overridden per call by `padding_free=`. Setting it
+        rebuilds the module (a new jit). Not a config field: save_pretrained does not store it.
+        Setting it raises TypeError for a non-bool."""
+        return self._padding_free  # type: ignore[attr-defined]
+
+    @padding_free.setter
+    def padding_free(self, value: bool) -> None:
+        self._padding_free = packing.check_padding_free(value)
+        self._build_module()  # type: ignore[attr-defined]
 
     def prune_heads(self, heads_to_prune: Mapping[int, Iterable[int]]) -> dict[str, Any]:
         """Remove attention heads, {layer: [heads]} numbered as in the unpruned model, as bert_pt does:

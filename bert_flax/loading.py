@@ -38,6 +38,7 @@ MODEL_ARGUMENTS = (
     "input_shape",
     "gradient_checkpointing",
     "scan_layers",
+    "padding_free",
     "add_pooling_layer",
 )
 

@@ -1,18 +1,13 @@
 """FlaxBertPreTrainedModel: the user-facing wrapper around a linen module, holding `config`, `params`, `module`.
 
-A wrapper is called like Transformers' Flax models,
-
-    out = model(input_ids, attention_mask, params=None, dropout_rng=None, train=False)
-    jax.jit(lambda p, ids: model(ids, params=p).logits)
-
-and returns the shared output classes (registered as pytrees by bert_flax.outputs, so they pass through
-jit). Labels are accepted where the other twins accept them and give `loss`; the head table
-(`bert_common.heads`) says which labels a head takes and which function of bert_flax.losses scores them.
-Inputs are checked in bert_flax.inputs, the decoding cache lives in bert_flax.cache, loading and saving in
-bert_flax.loading; this class builds the module, owns the parameters and runs the network.
-
-Construction never has to materialize random weights: `params_shape_tree` comes from `jax.eval_shape`,
-and `_do_init=False` leaves `params` unset (from_pretrained fills it from the checkpoint).
+A wrapper is called like Transformers' Flax models, `model(input_ids, attention_mask, params=None,
+dropout_rng=None, train=False)`, also inside `jax.jit(lambda p, ids: model(ids, params=p).logits)`, and
+returns the shared output classes (registered as pytrees by bert_flax.outputs, so they pass through jit).
+Labels give `loss` where the other twins take them; the head table (`bert_common.heads`) says which labels
+a head takes and which function of bert_flax.losses scores them. Inputs are checked in bert_flax.inputs,
+the decoding cache lives in bert_flax.cache, loading and saving in bert_flax.loading; this class builds the
+module, owns the parameters and runs the network. Construction never materializes random weights:
+`params_shape_tree` comes from `jax.eval_shape`, and `_do_init=False` leaves `params` unset.
 
 Shape legend: B batch, C choices, T new positions, K key positions (the cache size when decoding),
 S encoder length, H hidden size, N attention heads, L layers.
@@ -33,6 +28,7 @@ from flax.typing import Dtype, PrecisionLike
 from jax.typing import ArrayLike
 
 import bert_flax.outputs  # noqa: F401  (registers the output classes as pytrees)
+from bert_common import packing
 from bert_common.config import BertConfig
 from bert_common.heads import Head, get_head
 from bert_common.outputs import ModelOutput, finish_output, resolve_output_flags
@@ -59,10 +55,11 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
     _do_init: build random parameters now (False: only their abstract shapes, `params_shape_tree`).
     gradient_checkpointing: rematerialize layer activations in the backward pass (nn.remat).
     scan_layers: run the layers with nn.scan; params then hold `encoder/layer/scanned` (see conversion.flax).
+    padding_free: the default of the call's `padding_free` (the `padding_free` property), False.
     module_kwargs: extra module fields (FlaxBertModel: add_pooling_layer).
 
     Raises:
-        TypeError: config is not a BertConfig.
+        TypeError: config is not a BertConfig; padding_free not a bool.
         ValueError: an input_shape of the wrong rank for the head.
     """
 
@@ -80,6 +77,7 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
         _do_init: bool = True,
         gradient_checkpointing: bool = False,
         scan_layers: bool = False,
+        padding_free: bool = False,
         **module_kwargs: Any,
     ) -> None:
         if not isinstance(config, BertConfig):
@@ -101,6 +99,7 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
         self._module_kwargs = dict(module_kwargs)
         self._gradient_checkpointing = gradient_checkpointing
         self._scan_layers = scan_layers
+        self._padding_free = packing.check_padding_free(padding_free)
         # module and parameters
         self._build_module()
         self.params_shape_tree = jax.eval_shape(
@@ -123,13 +122,13 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
             precision=self.precision,
             gradient_checkpointing=self._gradient_checkpointing,
             scan_layers=self._scan_layers,
+            padding_free=self._padding_free,
             **self._module_kwargs,
         )
         # One compiled forward per instance (re-created whenever the module changes; generate's too).
         self.__dict__.pop("_generate_jit", None)
-        self._jit_forward = jax.jit(
-            self._forward, static_argnames=("train", "output_attentions", "output_hidden_states")
-        )
+        flags = ("train", "output_attentions", "output_hidden_states", "padding_free")
+        self._jit_forward = jax.jit(self._forward, static_argnames=flags)
 
     @property
     def gradient_checkpointing(self) -> bool:
@@ -229,22 +228,22 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
         train: bool,
         output_attentions: bool,
         output_hidden_states: bool,
+        padding_free: bool,
     ) -> ModelOutput:
+        module = self.module
+        if padding_free != self._padding_free:  # the call's override: same params, another program
+            module = module.clone(padding_free=padding_free)
         variables = {"params": params}
         if past_key_values is not None:
             variables["cache"] = past_key_values
         rngs = {"dropout": dropout_rng} if train else {}
-        kwargs = dict(
-            **inputs,
-            deterministic=not train,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-        )
+        kwargs = dict(inputs, deterministic=not train, output_attentions=output_attentions)
+        kwargs["output_hidden_states"] = output_hidden_states
         if past_key_values is not None:
-            outputs, mutated = self.module.apply(variables, **kwargs, rngs=rngs, mutable=["cache"])
+            outputs, mutated = module.apply(variables, **kwargs, rngs=rngs, mutable=["cache"])
             outputs = dataclasses.replace(outputs, past_key_values=dict(mutated["cache"]))
         else:
-            outputs = self.module.apply(variables, **kwargs, rngs=rngs)
+            outputs = module.apply(variables, **kwargs, rngs=rngs)
         if labels:
             outputs = dataclasses.replace(outputs, loss=self._loss(outputs, labels))
         return outputs
@@ -271,6 +270,7 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
         next_sentence_label: ArrayLike | None = None,
         start_positions: ArrayLike | None = None,
         end_positions: ArrayLike | None = None,
+        padding_free: bool | None = None,
     ) -> ModelOutput | tuple[Any, ...]:
         """Run the model; numpy or jax arrays (or lists) in, jax arrays out.
 
@@ -288,17 +288,21 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
             (bert_common.heads; next_sentence_label is also NSP's alias of labels); they give `loss`.
         output_attentions / output_hidden_states / return_dict: default to the config's values;
             return_dict=False gives the tuple of the fields that are set, loss first.
+        padding_free: the dense layers on the attended tokens only (bert_flax.modeling.FlaxBertModule);
+            None (default) = the model's `padding_free`. One compiled program per value.
 
         Returns the head's output class (float32 fields for an fp32 model), or its tuple.
 
         Raises:
             TypeError: a label argument the head does not take; an argument of the wrong type or dtype;
-                train not a bool.
+                train not a bool; padding_free not a bool or None.
             ValueError: inputs the shared rules refuse (bert_flax.inputs); train=True without
                 dropout_rng; past_key_values for a model that is not a decoder, or that does not fit.
         """
         if not isinstance(train, bool):
             raise TypeError(f"train must be a bool, got {train!r}")
+        if packing.check_padding_free(padding_free, allow_none=True) is None:
+            padding_free = self._padding_free
         if train and dropout_rng is None:
             raise ValueError("train=True applies dropout and needs dropout_rng (a jax.random key)")
         geometry = None if past_key_values is None else cache.cache_geometry(past_key_values, self.config)
@@ -345,6 +349,7 @@ class FlaxBertPreTrainedModel(FlaxStackApiMixin, FlaxModelApiMixin):
             train=train,
             output_attentions=flags.output_attentions,
             output_hidden_states=flags.output_hidden_states,
+            padding_free=padding_free,
         )
         return finish_output(outputs, flags.return_dict, self.config)
 

@@ -6,13 +6,15 @@ V vocabulary size.
 Submodule names are those of Transformers, so its checkpoints load without renaming:
 `cls.predictions.{transform.{dense,LayerNorm}, decoder, bias}` and `cls.seq_relationship`.
 
-Each forward takes the inputs of BertModel.forward (shapes, dtypes and errors documented there) plus the
-head's labels, and raises as BertModel.forward does, or ValueError / TypeError for bad labels.
+Each forward takes the inputs of BertModel.forward (shapes, dtypes and errors documented there, `padding_free`
+included: None = the model's `padding_free`) plus the head's labels, and raises as BertModel.forward does, or
+ValueError / TypeError for bad labels. Constructors: see BertHeadModel (attn_implementation, padding_free).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,8 +32,7 @@ from bert_common.outputs import (
 from bert_pt import generation, losses
 from bert_pt.activations import get_activation
 from bert_pt.inputs import check_head_labels
-from bert_pt.modeling import BertModel, PastKeyValues
-from bert_pt.pretrained import BertPreTrainedModel
+from bert_pt.modeling import BertHeadModel, PastKeyValues
 
 logger = logging.getLogger("bert_zoo")
 
@@ -130,14 +131,13 @@ class _MLMOutputEmbeddings:
 # ------------------------------------------------------------------------------------- the heads
 
 
-class BertForPreTraining(_MLMOutputEmbeddings, BertPreTrainedModel):
+class BertForPreTraining(_MLMOutputEmbeddings, BertHeadModel):
     """BERT with both pretraining heads: masked-LM scores and next-sentence scores."""
 
     head_name = "BertForPreTraining"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=True, attn_implementation=attn_implementation)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         self.cls = BertPreTrainingHeads(config)
         self.post_init()
 
@@ -154,6 +154,7 @@ class BertForPreTraining(_MLMOutputEmbeddings, BertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        padding_free: bool | None = None,
     ) -> BertForPreTrainingOutput | tuple:
         """labels: [B, T] int token ids at masked positions, -100 elsewhere. next_sentence_label: [B] 0/1.
 
@@ -177,6 +178,7 @@ class BertForPreTraining(_MLMOutputEmbeddings, BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         prediction_scores, seq_relationship_score = self.cls(outputs.last_hidden_state, outputs.pooler_output)
         loss = None
@@ -194,20 +196,19 @@ class BertForPreTraining(_MLMOutputEmbeddings, BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertLMHeadModel(_MLMOutputEmbeddings, BertPreTrainedModel):
+class BertLMHeadModel(_MLMOutputEmbeddings, BertHeadModel):
     """BERT as a left-to-right language model (`config.is_decoder=True`), optionally with
     cross-attention over an encoder's states (`add_cross_attention=True`); supports a KV cache and
     `generate`."""
 
     head_name = "BertLMHeadModel"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         if not config.is_decoder:
             logger.warning(
                 "BertLMHeadModel is meant to be a decoder: build it with BertConfig(is_decoder=True)"
             )
-        self.bert = BertModel(config, add_pooling_layer=False, attn_implementation=attn_implementation)
         self.cls = BertOnlyMLMHead(config)
         self.post_init()
 
@@ -228,6 +229,7 @@ class BertLMHeadModel(_MLMOutputEmbeddings, BertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         cache_position: Tensor | None = None,
+        padding_free: bool | None = None,
     ) -> CausalLMOutputWithCrossAttentions | tuple:
         """labels: [B, T] int, usually the input ids; the loss compares logits[:, t] with labels[:, t + 1]
         (-100 ignored). Giving labels turns use_cache off. Returns logits [B, T, V] and, with use_cache,
@@ -255,6 +257,7 @@ class BertLMHeadModel(_MLMOutputEmbeddings, BertPreTrainedModel):
             output_hidden_states=output_hidden_states,
             return_dict=True,
             cache_position=cache_position,
+            padding_free=padding_free,
         )
         logits = self.cls(outputs.last_hidden_state)
         loss = losses.causal_lm_loss(logits, labels) if labels is not None else None
@@ -273,18 +276,17 @@ class BertLMHeadModel(_MLMOutputEmbeddings, BertPreTrainedModel):
     generate = generation.generate
 
 
-class BertForMaskedLM(_MLMOutputEmbeddings, BertPreTrainedModel):
+class BertForMaskedLM(_MLMOutputEmbeddings, BertHeadModel):
     """BERT with the masked-LM head: a score for every vocabulary entry at every position."""
 
     head_name = "BertForMaskedLM"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         if config.is_decoder:
             logger.warning(
                 "BertForMaskedLM attends in both directions: build it with BertConfig(is_decoder=False)"
             )
-        self.bert = BertModel(config, add_pooling_layer=False, attn_implementation=attn_implementation)
         self.cls = BertOnlyMLMHead(config)
         self.post_init()
 
@@ -302,6 +304,7 @@ class BertForMaskedLM(_MLMOutputEmbeddings, BertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        padding_free: bool | None = None,
     ) -> MaskedLMOutput | tuple:
         """labels: [B, T] int original ids at the masked positions, -100 elsewhere. Returns logits [B, T, V].
 
@@ -322,6 +325,7 @@ class BertForMaskedLM(_MLMOutputEmbeddings, BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         logits = self.cls(outputs.last_hidden_state)
         loss = losses.masked_lm_loss(logits, labels) if labels is not None else None
@@ -331,14 +335,13 @@ class BertForMaskedLM(_MLMOutputEmbeddings, BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertForNextSentencePrediction(BertPreTrainedModel):
+class BertForNextSentencePrediction(BertHeadModel):
     """BERT with the next-sentence head on the pooled [CLS] output: is sentence B the continuation of A?"""
 
     head_name = "BertForNextSentencePrediction"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=True, attn_implementation=attn_implementation)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         self.cls = BertOnlyNSPHead(config)
         self.post_init()
 
@@ -355,6 +358,7 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         next_sentence_label: Tensor | None = None,
+        padding_free: bool | None = None,
     ) -> NextSentencePredictorOutput | tuple:
         """labels: [B] int, 0 = sentence B follows A, 1 = B is random; `next_sentence_label` is its old
         name (Transformers' TF name), accepted with a deprecation warning. Returns logits [B, 2].
@@ -378,6 +382,7 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         logits = self.cls(outputs.pooler_output)
         loss = losses.next_sentence_loss(logits, labels) if labels is not None else None

@@ -36,6 +36,8 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float64": torch.float64,
 }
+# Constructor arguments of every bert_pt model class that from_pretrained forwards (besides `model_kwargs`).
+MODEL_ARGUMENTS = ("padding_free",)
 # from_pretrained arguments of bert_pt besides conversion.loading.LOADER_ARGUMENTS (named in errors).
 TWIN_ARGUMENTS = ("dtype", "torch_dtype", "attn_implementation", "device", "device_map")
 # device_map strategies that place a model on several devices; with one device they all mean that one.
@@ -86,7 +88,9 @@ def from_pretrained(
         if dtype is not None:
             raise TypeError("pass dtype or torch_dtype (its older name), not both")
         dtype = torch_dtype
-    model_kwargs, overrides = split_model_kwargs(cls.__name__, kwargs, cls.model_kwargs, TWIN_ARGUMENTS)
+    model_kwargs, overrides = split_model_kwargs(
+        cls.__name__, kwargs, (*cls.model_kwargs, *MODEL_ARGUMENTS), TWIN_ARGUMENTS
+    )
     if device_map is not None:
         if device is not None:
             raise TypeError("pass device or device_map, not both")

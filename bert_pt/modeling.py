@@ -11,6 +11,7 @@ import torch
 
 from bert_common import packing
 from bert_common.config import BertConfig
+from bert_common.heads import get_head
 from bert_common.outputs import (
     BaseModelOutputWithPoolingAndCrossAttentions,
     finish_output,
@@ -25,22 +26,42 @@ from bert_pt.pretrained import BertPreTrainedModel
 PastKeyValues = tuple[tuple[torch.Tensor, ...], ...]
 
 
-class BertModel(BertPreTrainedModel):
+class PaddingFreeSwitch:
+    """The `padding_free` property of every bert_pt model (BertModel and the heads)."""
+
+    @property
+    def padding_free(self) -> bool:
+        """Run ragged batches padding-free by default (docs/padding-free.md); set at construction or
+        `from_pretrained(..., padding_free=True)`, overridden per call by forward's `padding_free`. Not a
+        config field: save_pretrained does not store it. Setting it raises TypeError for a non-bool."""
+        return self.base_model._padding_free
+
+    @padding_free.setter
+    def padding_free(self, value: bool) -> None:
+        self.base_model._padding_free = packing.check_padding_free(value)
+
+
+class BertModel(PaddingFreeSwitch, BertPreTrainedModel):
     """The bare BERT encoder (or decoder, with `config.is_decoder`), returning hidden states.
 
     config: the model's BertConfig.
     add_pooling_layer: build `pooler` (tanh(dense([CLS]))); heads that do not use it leave it out.
     attn_implementation: "sdpa" (default) or "eager"; both give the same numbers.
+    padding_free: the default of forward's `padding_free` (the `padding_free` property), False.
 
-    `padding_free` (attribute, default False): the default of forward's `padding_free`; heads call their
-    `bert` without the argument, so `set_padding_free(head, True)` switches a whole head model.
+    Raises:
+        TypeError: padding_free not a bool.
     """
 
     head_name = "BertModel"
     model_kwargs = ("add_pooling_layer",)
 
     def __init__(
-        self, config: BertConfig, add_pooling_layer: bool = True, attn_implementation: str | None = None
+        self,
+        config: BertConfig,
+        add_pooling_layer: bool = True,
+        attn_implementation: str | None = None,
+        padding_free: bool = False,
     ) -> None:
         super().__init__(config)
         # layers
@@ -49,7 +70,7 @@ class BertModel(BertPreTrainedModel):
         self.pooler = BertPooler(config) if add_pooling_layer else None
         # config
         self.set_attn_implementation(attn_implementation or "sdpa")
-        self.padding_free = False
+        self._padding_free = packing.check_padding_free(padding_free)
         self.post_init()
 
     def forward(
@@ -192,10 +213,8 @@ class BertModel(BertPreTrainedModel):
         self, padding_free: bool | None, attention_mask: torch.Tensor | None, past_length: int
     ) -> masks.PackedBatch | None:
         """The padding-free layout of this call, or None for the padded path."""
-        if padding_free is None:
+        if packing.check_padding_free(padding_free, allow_none=True) is None:
             padding_free = self.padding_free
-        if not isinstance(padding_free, bool):
-            raise TypeError(f"padding_free must be a bool or None, got {padding_free!r}")
         if not padding_free or attention_mask is None:
             return None
         if attention_mask.dim() != 2:
@@ -203,9 +222,30 @@ class BertModel(BertPreTrainedModel):
         return masks.PackedBatch(attention_mask[:, past_length:])
 
 
+class BertHeadModel(PaddingFreeSwitch, BertPreTrainedModel):
+    """The base of the eight head models: builds `bert`, a BertModel with the pooler when the head uses
+    it (bert_common.heads), before the head's own layers.
+
+    config: the model's BertConfig. attn_implementation: "sdpa" (default) or "eager".
+    padding_free: the default of forward's `padding_free` (the `padding_free` property), False.
+
+    Raises:
+        TypeError: config not a BertConfig; padding_free not a bool.
+        ValueError: an unknown attn_implementation.
+    """
+
+    def __init__(
+        self, config: BertConfig, attn_implementation: str | None = None, padding_free: bool = False
+    ):
+        super().__init__(config)
+        pooler = get_head(self.head_name).pooler
+        self.bert = BertModel(config, pooler, attn_implementation, padding_free)
+
+
 def set_padding_free(model: torch.nn.Module, enabled: bool) -> None:
-    """Make padding-free the default of every BertModel inside `model` (a BertModel or any head), as
-    `model.bert.padding_free = enabled` does; forward's `padding_free` argument still wins.
+    """Make padding-free the default of every BertModel inside `model` (any nn.Module, e.g. one that
+    holds several bert_pt models); for a bert_pt model itself, `model.padding_free = enabled` says the
+    same. forward's `padding_free` argument still wins.
 
     Raises:
         TypeError: enabled is not a bool.

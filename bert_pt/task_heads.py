@@ -3,11 +3,14 @@ classification) and `qa_outputs` (question answering), each on top of `bert` (a 
 
 Shape legend: B batch, C choices, T sequence length, H hidden size, Y labels (num_labels).
 
-Each forward takes the inputs of BertModel.forward (shapes, dtypes and errors documented there) plus the
-head's labels, and raises as BertModel.forward does, or ValueError / TypeError for bad labels.
+Each forward takes the inputs of BertModel.forward (shapes, dtypes and errors documented there, `padding_free`
+included: None = the model's `padding_free`) plus the head's labels, and raises as BertModel.forward does, or
+ValueError / TypeError for bad labels. Constructors: see BertHeadModel (attn_implementation, padding_free).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,8 +25,7 @@ from bert_common.outputs import (
 )
 from bert_pt import losses
 from bert_pt.inputs import check_head_labels, check_inputs
-from bert_pt.modeling import BertModel
-from bert_pt.pretrained import BertPreTrainedModel
+from bert_pt.modeling import BertHeadModel
 
 Tensor = torch.Tensor
 
@@ -35,15 +37,14 @@ def classifier_dropout(config: BertConfig) -> nn.Dropout:
     )
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
+class BertForSequenceClassification(BertHeadModel):
     """BERT with a classifier (or regressor, num_labels == 1) on the pooled [CLS] output."""
 
     head_name = "BertForSequenceClassification"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         # layers
-        self.bert = BertModel(config, add_pooling_layer=True, attn_implementation=attn_implementation)
         self.dropout = classifier_dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         # config
@@ -62,6 +63,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        padding_free: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """labels: [B] int class ids (single-label), [B, Y] multi-hot floats (multi-label) or [B] floats
         (regression); the problem type comes from config.problem_type or the labels. Returns logits [B, Y].
@@ -81,6 +83,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output))  # [B, Y]
         loss = (
@@ -92,14 +95,13 @@ class BertForSequenceClassification(BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertForMultipleChoice(BertPreTrainedModel):
+class BertForMultipleChoice(BertHeadModel):
     """BERT scoring C candidate continuations: inputs are [B, C, T], one score per choice."""
 
     head_name = "BertForMultipleChoice"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=True, attn_implementation=attn_implementation)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         self.dropout = classifier_dropout(config)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
@@ -116,6 +118,7 @@ class BertForMultipleChoice(BertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        padding_free: bool | None = None,
     ) -> MultipleChoiceModelOutput | tuple:
         """input_ids / attention_mask / token_type_ids / position_ids: [B, C, T] (inputs_embeds
         [B, C, T, H]; attention_mask may also be [B, C, T, T] per query). labels: [B] int index of the right
@@ -151,6 +154,7 @@ class BertForMultipleChoice(BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output)).view(-1, num_choices)  # [B, C]
         loss = losses.multiple_choice_loss(logits, labels) if labels is not None else None
@@ -160,15 +164,14 @@ class BertForMultipleChoice(BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertForTokenClassification(BertPreTrainedModel):
+class BertForTokenClassification(BertHeadModel):
     """BERT with a classifier on every token (e.g. named-entity tags)."""
 
     head_name = "BertForTokenClassification"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         # layers
-        self.bert = BertModel(config, add_pooling_layer=False, attn_implementation=attn_implementation)
         self.dropout = classifier_dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         # config
@@ -187,6 +190,7 @@ class BertForTokenClassification(BertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        padding_free: bool | None = None,
     ) -> TokenClassifierOutput | tuple:
         """labels: [B, T] int class ids, -100 for tokens to ignore (padding, word continuations).
         Returns logits [B, T, Y].
@@ -206,6 +210,7 @@ class BertForTokenClassification(BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         logits = self.classifier(self.dropout(outputs.last_hidden_state))  # [B, T, Y]
         loss = losses.token_classification_loss(logits, labels) if labels is not None else None
@@ -215,19 +220,18 @@ class BertForTokenClassification(BertPreTrainedModel):
         return finish_output(output, return_dict, self.config)
 
 
-class BertForQuestionAnswering(BertPreTrainedModel):
+class BertForQuestionAnswering(BertHeadModel):
     """BERT with a span head (`qa_outputs`, dense H -> 2): start and end scores for every token."""
 
     head_name = "BertForQuestionAnswering"
 
-    def __init__(self, config: BertConfig, attn_implementation: str | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: BertConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)  # bert (BertHeadModel: attn_implementation, padding_free)
         if config.num_labels != 2:
             raise ValueError(
                 f"BertForQuestionAnswering scores span starts and ends: config.num_labels must be 2, got {config.num_labels}"
             )
         # layers
-        self.bert = BertModel(config, add_pooling_layer=False, attn_implementation=attn_implementation)
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         # config
         self.num_labels = config.num_labels
@@ -246,6 +250,7 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        padding_free: bool | None = None,
     ) -> QuestionAnsweringModelOutput | tuple:
         """start_positions / end_positions: [B] int token indices of the answer span (both needed for a
         loss; positions outside the sequence are ignored). Returns start_logits and end_logits [B, T].
@@ -267,6 +272,7 @@ class BertForQuestionAnswering(BertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            padding_free=padding_free,
         )
         logits = self.qa_outputs(outputs.last_hidden_state)  # [B, T, 2]
         start_logits, end_logits = (x.squeeze(-1).contiguous() for x in logits.split(1, dim=-1))  # [B, T]

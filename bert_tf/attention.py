@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from bert_common.config import BertConfig
 from bert_common.model_api import kept_head_index, layer_head_counts
+from bert_tf import masks
 from bert_tf.base import ConfigLayer
 from bert_tf.embeddings import TFBertEmbeddingTable
 from bert_tf.initialization import dense, layer_norm
@@ -134,6 +135,7 @@ class TFBertSelfAttention(ConfigLayer):
         encoder_hidden_states: tf.Tensor | None = None,
         past_key_value: KeyValue | None = None,
         training: bool = False,
+        packing: masks.Packing | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor, KeyValue]:
         """Attend from `hidden_states` to itself, or to `encoder_hidden_states` for cross-attention.
 
@@ -143,9 +145,13 @@ class TFBertSelfAttention(ConfigLayer):
         encoder_hidden_states: [B, S, H] keys/values of cross-attention.
         past_key_value: cached (key, value), each [B, N, P, D] ([B, N, S, D] for cross-attention). For
             self-attention the new keys are appended; for cross-attention the cache is reused as is.
+        packing: the padding-free layout (bert_tf.masks.Packing): hidden_states are [1, M, H], the
+            projections run on the M packed tokens, the attention on their scatter to [B, T] (zeros
+            elsewhere), and the context comes back packed, [1, M, N_l * D].
         Returns (context [B, T, H], probabilities [B, N, T, K], (key, value) to cache).
         """
-        query = self._split_heads(self.query(hidden_states))  # [B, N, T, D]
+        unpack = (lambda x: x) if packing is None else (lambda x: masks.unpack(x, packing))
+        query = self._split_heads(unpack(self.query(hidden_states)))  # [B, N, T, D]
         past_length: int | tf.Tensor = 0
         if self.is_cross_attention and past_key_value is not None:
             key, value = past_key_value
@@ -153,8 +159,8 @@ class TFBertSelfAttention(ConfigLayer):
             key = self._split_heads(self.key(encoder_hidden_states))  # [B, N, S, D]
             value = self._split_heads(self.value(encoder_hidden_states))
         else:
-            key = self._split_heads(self.key(hidden_states))  # [B, N, T, D]
-            value = self._split_heads(self.value(hidden_states))
+            key = self._split_heads(unpack(self.key(hidden_states)))  # [B, N, T, D]
+            value = self._split_heads(unpack(self.value(hidden_states)))
             if past_key_value is not None:
                 past_length = tf.shape(past_key_value[0])[2]
                 key = tf.concat([tf.cast(past_key_value[0], key.dtype), key], axis=2)  # [B, N, K, D]
@@ -174,6 +180,8 @@ class TFBertSelfAttention(ConfigLayer):
         context = tf.matmul(probs, value)  # [B, N, T, D]
         context = tf.transpose(context, (0, 2, 1, 3))  # [B, T, N, D]
         context = tf.reshape(context, (tf.shape(context)[0], tf.shape(context)[1], self.all_head_size))
+        if packing is not None:
+            context = masks.pack(context, packing)  # [1, M, N_l * D]
         return context, probs, (key, value)
 
     def _relative_scores(self, query: tf.Tensor, key: tf.Tensor, past_length: int | tf.Tensor) -> tf.Tensor:
@@ -283,9 +291,10 @@ class TFBertAttention(ConfigLayer):
         encoder_hidden_states: tf.Tensor | None = None,
         past_key_value: KeyValue | None = None,
         training: bool = False,
+        packing: masks.Packing | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor, KeyValue]:
-        """Arguments as in TFBertSelfAttention.call. Returns (output [B, T, H], attention probabilities
-        [B, N, T, K], (key, value) to cache)."""
+        """Arguments as in TFBertSelfAttention.call. Returns (output [B, T, H] ([1, M, H] with
+        `packing`), attention probabilities [B, N, T, K], (key, value) to cache)."""
         context, probs, present = self.self(
             hidden_states,
             attention_mask=attention_mask,
@@ -293,5 +302,6 @@ class TFBertAttention(ConfigLayer):
             encoder_hidden_states=encoder_hidden_states,
             past_key_value=past_key_value,
             training=training,
+            packing=packing,
         )
         return self.output(context, hidden_states, training=training), probs, present

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from bert_common.config import BertConfig
 from bert_common.model_api import check_heads_to_prune, merged_pruned_heads
+from bert_tf import masks
 from bert_tf.activations import get_activation
 from bert_tf.attention import KeyValue, TFBertAttention
 from bert_tf.base import ConfigLayer
@@ -112,10 +113,11 @@ class TFBertLayer(ConfigLayer):
         encoder_attention_mask: tf.Tensor | None = None,
         past_key_value: LayerCache | None = None,
         training: bool = False,
+        packing: masks.Packing | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, LayerCache]:
         """Run the block.
 
-        hidden_states: [B, T, H]; attention_mask: [B, 1, T or 1, K] additive float32 mask;
+        hidden_states: [B, T, H], or [1, M, H] with `packing` (padding-free, bert_tf.masks); attention_mask: [B, 1, T or 1, K] additive float32 mask;
         encoder_hidden_states: [B, S, H] and encoder_attention_mask: [B, 1, T or 1, S] for
         cross-attention (with a cache holding the encoder's keys and values, the states may be None);
         past_key_value: this layer's cache, 2 or 4 tensors of [B, N, P, D] ([B, N, S, D] cross).
@@ -134,6 +136,7 @@ class TFBertLayer(ConfigLayer):
             head_mask=head_mask,
             past_key_value=self_past,
             training=training,
+            packing=packing,
         )
         cross_probs = None
         if self.crossattention is not None and (encoder_hidden_states is not None or cross_past is not None):
@@ -144,6 +147,7 @@ class TFBertLayer(ConfigLayer):
                 encoder_hidden_states=encoder_hidden_states,
                 past_key_value=cross_past,
                 training=training,
+                packing=packing,
             )
             present = present + cross_present
         layer_output = self.output(self.intermediate(attention_output), attention_output, training=training)
@@ -203,10 +207,12 @@ class TFBertEncoder(ConfigLayer):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         training: bool = False,
+        packing: masks.Packing | None = None,
     ) -> dict[str, tf.Tensor | tuple | None]:
         """Run every block; returns a dict with `last_hidden_state` [B, T, H] and, as requested,
         `past_key_values` (L layer caches), `hidden_states` (L + 1 of [B, T, H]), `attentions` (L of
-        [B, N, T, K]) and `cross_attentions` (L of [B, N, T, S])."""
+        [B, N, T, K]) and `cross_attentions` (L of [B, N, T, S]). With `packing` (padding-free) the
+        embeddings `hidden_states` and every returned hidden state are [1, M, H]."""
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attentions = [] if output_attentions else None
         with_cross = self.config.add_cross_attention and (
@@ -228,6 +234,7 @@ class TFBertEncoder(ConfigLayer):
                 encoder_hidden_states=encoder_hidden_states,
                 encoder_attention_mask=encoder_attention_mask,
                 past_key_value=past_key_values[i] if past_key_values is not None else None,
+                packing=packing,
             )
             if checkpointing:
                 hidden_states, probs, cross_probs = recomputed_call(block, hidden_states, inputs)

@@ -7,9 +7,9 @@ H hidden size, V vocabulary, N heads, L layers, D head size.
 Keras variable paths follow Transformers' TF checkpoints: the masked-LM head lives under "mlm___cls",
 the next-sentence head under "nsp___cls". Every head call takes the inputs of TFBertModel.call
 (input_ids [B, T] or a dict, attention_mask [B, K] or [B, T, K], token_type_ids / position_ids [B, T],
-head_mask [N] or [L, N], inputs_embeds [B, T, H]), its labels, the output switches and `training`, and
-raises the ValueError / TypeError of bert_common.inputs for bad inputs or labels. Logits and losses are
-float32; hidden_states and attentions come back on request."""
+head_mask [N] or [L, N], inputs_embeds [B, T, H]), its labels, the output switches, `training` and
+`padding_free` (None = the model's), and raises the ValueError / TypeError of bert_common.inputs for bad
+inputs or labels. Logits and losses are float32; hidden_states and attentions come back on request."""
 
 from __future__ import annotations
 
@@ -60,9 +60,8 @@ class TFBertPredictionHeadTransform(ConfigLayer):
 
 
 class TFBertLMPredictionHead(ConfigLayer):
-    """Vocabulary scores: `transform`, then the decoder and the output `bias` [V]. The decoder matrix is
-    the word-embedding matrix passed to `call` (`config.tie_word_embeddings`, the default), or the head's
-    own `decoder`, a Dense H -> V without bias."""
+    """Vocabulary scores: `transform`, then the decoder and the output `bias` [V]. The decoder matrix is the
+    word-embedding matrix passed to `call` (`config.tie_word_embeddings`, the default), else `decoder`."""
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(config, **kwargs)
@@ -123,9 +122,8 @@ class TFBertOnlyNSPHead(ConfigLayer):
 
 
 class TFBertPreTrainingHeads(ConfigLayer):
-    """`predictions` (masked LM) and `seq_relationship` (next sentence), as in BertForPreTraining.
-    Transformers' TF checkpoints keep the two in scopes of their own ("mlm___cls/predictions/...",
-    "nsp___cls/seq_relationship/..."): `build` creates their variables there, next to this layer."""
+    """`predictions` (masked LM) and `seq_relationship` (NSP), as in BertForPreTraining; `build` creates their
+    variables in the scopes of Transformers' TF checkpoints, "mlm___cls/..." and "nsp___cls/..."."""
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(config, **kwargs)
@@ -175,6 +173,7 @@ class TFBertForPreTraining(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> BertForPreTrainingOutput | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring. labels: [B, T] int masked-LM targets (-100 = not scored);
         next_sentence_label: [B] int (0 = B follows A). Returns BertForPreTrainingOutput (a tuple with
@@ -192,17 +191,13 @@ class TFBertForPreTraining(TFBertHeadModel):
             inputs_embeds=inputs_embeds,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
-        prediction_logits, seq_relationship_logits = self.cls(
-            output.last_hidden_state, output.pooler_output, word_embeddings=self._word_embeddings()
-        )
+        scores = self.cls(output.last_hidden_state, output.pooler_output, self._word_embeddings())
         result = BertForPreTrainingOutput(
-            loss=self._loss(
-                (prediction_logits, seq_relationship_logits),
-                {"labels": labels, "next_sentence_label": next_sentence_label},
-            ),
-            prediction_logits=prediction_logits,
-            seq_relationship_logits=seq_relationship_logits,
+            loss=self._loss(scores, {"labels": labels, "next_sentence_label": next_sentence_label}),
+            prediction_logits=scores[0],  # [B, T, V]
+            seq_relationship_logits=scores[1],  # [B, 2]
             hidden_states=output.hidden_states,
             attentions=output.attentions,
         )
@@ -243,12 +238,12 @@ class TFBertLMHeadModel(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> CausalLMOutputWithCrossAttentions | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring, plus encoder_hidden_states [B, S, H], encoder_attention_mask
-        [B, S] and past_key_values (per layer 2 or 4 tensors of [B, N, P, D]) as in TFBertModel.call.
-        labels: [B, T] int token ids; the loss scores logits[:, :-1] against labels[:, 1:] (-100 ignored)
-        and turns use_cache off. Returns CausalLMOutputWithCrossAttentions: logits [B, T, V], loss,
-        past_key_values (use_cache).
+        [B, S], past_key_values (per layer 2 or 4 tensors of [B, N, P, D]) as in TFBertModel.call. labels:
+        [B, T] int token ids; the loss scores logits[:, :-1] against labels[:, 1:] (-100 ignored), turns
+        use_cache off. Returns CausalLMOutputWithCrossAttentions: logits [B, T, V], loss, past_key_values.
 
         Raises:
             ValueError, TypeError: inputs or labels that break bert_common.inputs (see TFBertModel.call)."""
@@ -268,6 +263,7 @@ class TFBertLMHeadModel(TFBertHeadModel):
             use_cache=use_cache,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         logits = self.cls(output.last_hidden_state, word_embeddings=self._word_embeddings())
         result = CausalLMOutputWithCrossAttentions(
@@ -315,6 +311,7 @@ class TFBertForMaskedLM(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> MaskedLMOutput | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring. labels: [B, T] int target ids at the masked positions, -100
         elsewhere. Returns MaskedLMOutput (a tuple with return_dict=False): logits [B, T, V], loss.
@@ -333,6 +330,7 @@ class TFBertForMaskedLM(TFBertHeadModel):
             encoder_attention_mask=encoder_attention_mask,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         logits = self.cls(output.last_hidden_state, word_embeddings=self._word_embeddings())
         result = MaskedLMOutput(
@@ -371,6 +369,7 @@ class TFBertForNextSentencePrediction(TFBertHeadModel):
         return_dict: bool | None = None,
         next_sentence_label: tf.Tensor | np.ndarray | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> NextSentencePredictorOutput | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring. labels, or its alias next_sentence_label (Transformers' TF
         name; give one): [B] int, 0 = sentence B follows A, 1 = B is random. Returns
@@ -388,6 +387,7 @@ class TFBertForNextSentencePrediction(TFBertHeadModel):
             inputs_embeds=inputs_embeds,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         logits = self.cls(output.pooler_output)
         result = NextSentencePredictorOutput(

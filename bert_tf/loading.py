@@ -24,7 +24,7 @@ from conversion.loading import LEGACY_FORMATS, load_into, save_from, split_model
 ModelT = TypeVar("ModelT", bound=keras.Model)
 
 # Keyword arguments of from_pretrained that go to the model's constructor, not to the config.
-MODEL_ARGUMENTS: tuple[str, ...] = ("add_pooling_layer", "name")
+MODEL_ARGUMENTS: tuple[str, ...] = ("add_pooling_layer", "padding_free", "name")
 
 
 def from_pretrained(
@@ -44,7 +44,7 @@ def from_pretrained(
     """Build the bert_tf model class `cls` from a directory or hub id of canonical weights (arguments as
     in TFBertPreTrainedModel.from_pretrained).
 
-    kwargs: `add_pooling_layer` (TFBertModel) and `name` go to the constructor; the loader arguments of
+    kwargs: `add_pooling_layer` (TFBertModel), `padding_free` and `name` go to the constructor; the loader arguments of
     conversion.loading.load_into (`from_pt=True`, `subfolder`, `variant`, `use_safetensors`, ...) go
     there; every other keyword must be a BertConfig field and overrides the stored config.
 

@@ -66,3 +66,44 @@ def head_mask(mask: tf.Tensor | None, num_layers: int, num_heads: int) -> list[t
     if mask.shape.rank == 1:
         mask = tf.broadcast_to(mask[tf.newaxis, :], (num_layers, num_heads))
     return [mask[i][tf.newaxis, :, tf.newaxis, tf.newaxis] for i in range(num_layers)]
+
+
+# The padding-free layout (bert_common.packing), as in bert_flax.masks: (index int32 [M], valid bool [M],
+# kept bool [B, T]). index: flat positions b * T + t of the packed tokens; valid: the slots holding a kept
+# token (under XLA the others fill a bucket with padded positions, whose results are discarded); kept:
+# its dynamic shape gives (B, T). A tuple of tensors, so tf.switch_case and keras.remat carry it.
+Packing = tuple[tf.Tensor, tf.Tensor, tf.Tensor]
+
+
+def pack_order(attention_mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(order int32 [B * T], count int32 scalar, kept bool [B, T]) of a 0/1 [B, T] mask: the rule of
+    bert_common.packing.kept_positions / pack_order (attended tokens plus position 0 of every row, in
+    reading order, then the other positions) in TensorFlow ops, for masks of unknown static shape too.
+    """
+    first = tf.range(tf.shape(attention_mask)[1]) == 0  # [T]
+    kept = tf.logical_or(tf.not_equal(attention_mask, 0), first[tf.newaxis, :])  # [B, T]
+    dropped = tf.cast(tf.logical_not(tf.reshape(kept, [-1])), tf.int32)  # [B * T]
+    order = tf.cast(tf.argsort(dropped, stable=True), tf.int32)
+    return order, tf.reduce_sum(1 - dropped), kept
+
+
+def make_packing(order: tf.Tensor, count: tf.Tensor, kept: tf.Tensor, size: int | tf.Tensor) -> Packing:
+    """The layout of the first `size` (M: exact, or a static XLA bucket >= count) entries of `order`."""
+    return order[:size], tf.range(size) < count, kept
+
+
+def pack(x: tf.Tensor, layout: Packing) -> tf.Tensor:
+    """[B, T, ...] -> [1, M, ...]."""
+    index = layout[0]
+    flat = tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))  # [B * T, ...]
+    return tf.gather(flat, index)[tf.newaxis]
+
+
+def unpack(x: tf.Tensor, layout: Packing) -> tf.Tensor:
+    """[1, M, E] -> [B, T, E], zeros at the positions not packed (and for a bucket's filler slots)."""
+    index, valid, kept = layout
+    shape = tf.shape(kept)
+    rows = tf.where(valid[:, tf.newaxis], x[0], tf.zeros((), x.dtype))  # [M, E]
+    size = tf.stack([shape[0] * shape[1], tf.shape(rows)[1]])
+    out = tf.scatter_nd(index[:, tf.newaxis], rows, size)  # [B * T, E]
+    return tf.reshape(out, tf.concat([shape, [-1]], axis=0))

@@ -12,13 +12,16 @@ of its own, as in Transformers' TF models, because that checkpoint scope ("bert"
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util  # no public API tells a trace for XLA from others
 
+from bert_common import packing
 from bert_common.config import BertConfig
 from bert_common.outputs import (
     BaseModelOutputWithPoolingAndCrossAttentions,
@@ -28,7 +31,14 @@ from bert_common.outputs import (
 from bert_tf import losses, masks
 from bert_tf.base import ConfigLayer
 from bert_tf.embeddings import TFBertEmbeddings
-from bert_tf.inputs import LayerCache, check_head_labels, check_inputs, keras_user_errors, unpack_inputs
+from bert_tf.inputs import (
+    CheckedInputs,
+    LayerCache,
+    check_head_labels,
+    check_inputs,
+    keras_user_errors,
+    unpack_inputs,
+)
 from bert_tf.layers import TFBertEncoder, TFBertPooler
 from bert_tf.pretrained import TFBertPreTrainedModel
 
@@ -48,6 +58,7 @@ class TFBertMainLayer(ConfigLayer):
         )
         # config
         self.add_pooling_layer = add_pooling_layer
+        self.padding_free = False  # the model's setting (PaddingFreeSwitch)
 
     def build(self, input_shape: Any = None) -> None:
         self.embeddings.build()
@@ -70,8 +81,11 @@ class TFBertMainLayer(ConfigLayer):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> BaseModelOutputWithPoolingAndCrossAttentions:
         """Encode a batch; the arguments are those of `TFBertModel.call` (always returns the dataclass)."""
+        if packing.check_padding_free(padding_free, allow_none=True) is None:
+            padding_free = self.padding_free
         config = self.config
         flags = resolve_output_flags(
             config,
@@ -98,16 +112,7 @@ class TFBertMainLayer(ConfigLayer):
         if states is not None:
             states = tf.cast(states, self.compute_dtype)  # [B, S, H]
         cross_mask = inputs.encoder_attention_mask
-        embedding_output = self.embeddings(
-            input_ids=inputs.input_ids,
-            token_type_ids=inputs.token_type_ids,
-            position_ids=inputs.position_ids,
-            inputs_embeds=inputs.inputs_embeds,
-            past_key_values_length=inputs.past_length,
-            training=training,
-        )
-        encoded = self.encoder(
-            embedding_output,
+        encoder_inputs = dict(
             attention_mask=masks.self_attention_mask(mask, inputs.length, config.is_decoder),
             head_mask=masks.head_mask(inputs.head_mask, config.num_hidden_layers, config.num_attention_heads),
             encoder_hidden_states=states,
@@ -118,6 +123,18 @@ class TFBertMainLayer(ConfigLayer):
             output_hidden_states=flags.output_hidden_states,
             training=training,
         )
+        if padding_free and inputs.attention_mask is not None:
+            encoded = padding_free_encode(self, inputs, encoder_inputs)
+        else:
+            embedding_output = self.embeddings(
+                input_ids=inputs.input_ids,
+                token_type_ids=inputs.token_type_ids,
+                position_ids=inputs.position_ids,
+                inputs_embeds=inputs.inputs_embeds,
+                past_key_values_length=inputs.past_length,
+                training=training,
+            )
+            encoded = self.encoder(embedding_output, **encoder_inputs)
         sequence_output = encoded["last_hidden_state"]  # [B, T, H]
         return BaseModelOutputWithPoolingAndCrossAttentions(
             last_hidden_state=sequence_output,
@@ -129,14 +146,44 @@ class TFBertMainLayer(ConfigLayer):
         )
 
 
+class PaddingFreeSwitch:
+    """The `padding_free` property of every bert_tf model (TFBertModel and the heads)."""
+
+    @property
+    def padding_free(self) -> bool:
+        """Run ragged batches padding-free by default (docs/padding-free.md); set at construction or
+        `from_pretrained(..., padding_free=True)`, overridden per call by call's `padding_free`. Not a
+        config field: save_pretrained does not store it (get_config does, for .keras files). Setting it
+        raises TypeError for a non-bool."""
+        return self.bert.padding_free
+
+    @padding_free.setter
+    def padding_free(self, value: bool) -> None:
+        self.bert.padding_free = packing.check_padding_free(value)
+
+
 @keras.saving.register_keras_serializable(package="bert_zoo")
-class TFBertModel(TFBertPreTrainedModel):
+class TFBertModel(PaddingFreeSwitch, TFBertPreTrainedModel):
     """The bare BERT encoder: `bert` (embeddings, encoder, pooler). Returns
-    BaseModelOutputWithPoolingAndCrossAttentions."""
+    BaseModelOutputWithPoolingAndCrossAttentions.
+
+    config: a BertConfig (or its dict). add_pooling_layer: keep the pooler (default True).
+    padding_free: the default of call's `padding_free` (the `padding_free` property), False.
+    kwargs: keras.Model's (name, dtype, ...).
+
+    Raises:
+        TypeError: config not a BertConfig; padding_free not a bool.
+    """
 
     head_name = "BertModel"
 
-    def __init__(self, config: BertConfig | dict[str, Any], add_pooling_layer: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        config: BertConfig | dict[str, Any],
+        add_pooling_layer: bool = True,
+        padding_free: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(config, **kwargs)
         # layers
         self.bert = TFBertMainLayer(
@@ -144,6 +191,7 @@ class TFBertModel(TFBertPreTrainedModel):
         )
         # config
         self.add_pooling_layer = add_pooling_layer
+        self.padding_free = padding_free
         self.build()
 
     def build(self, input_shape: Any = None) -> None:
@@ -152,7 +200,8 @@ class TFBertModel(TFBertPreTrainedModel):
             self.bert.build()
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "add_pooling_layer": self.add_pooling_layer}
+        config = {**super().get_config(), "add_pooling_layer": self.add_pooling_layer}
+        return {**config, "padding_free": self.padding_free}
 
     @unpack_inputs
     def call(
@@ -171,6 +220,7 @@ class TFBertModel(TFBertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple[tf.Tensor, ...]:
         """Encode a batch.
 
@@ -187,6 +237,12 @@ class TFBertModel(TFBertPreTrainedModel):
             per layer 2 or 4 tensors of [B, N, P, D].
         use_cache / output_attentions / output_hidden_states / return_dict: config defaults when None.
         training: enables dropout (default False).
+        padding_free: run the dense layers only on the tokens attention_mask attends, plus position 0
+            of every row (bert_common.packing); None (default) = the model's `padding_free`. Attended
+            positions and pooler_output equal the padded path within 1e-5; the other positions of
+            last_hidden_state / hidden_states are zeros. Packed size M: exact when eager or in a
+            tf.function; under XLA (jit_compile) the smallest of packing.bucket_sizes(B * T) that holds
+            the tokens (a tf.switch_case over them). No effect without attention_mask.
 
         Returns BaseModelOutputWithPoolingAndCrossAttentions: last_hidden_state [B, T, H],
         pooler_output [B, H], and on request hidden_states (L + 1 of [B, T, H]), attentions (L of
@@ -196,7 +252,8 @@ class TFBertModel(TFBertPreTrainedModel):
         Raises:
             ValueError, TypeError: inputs that break bert_common.inputs (the message names the argument):
                 wrong shapes or dtypes, ids outside their tables, a mask holding other values than 0/1,
-                an empty sequence, P + T > max_position_embeddings, decoder inputs to an encoder.
+                an empty sequence, P + T > max_position_embeddings, decoder inputs to an encoder;
+                padding_free not a bool or None, or with a 3-D attention_mask.
             tf.errors.InvalidArgumentError: inside a graph, the same value checks at run time.
         """
         output = self.bert(
@@ -213,20 +270,33 @@ class TFBertModel(TFBertPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             training=training,
+            padding_free=padding_free,
         )
         return finish_output(output, return_dict, self.config)
 
 
-class TFBertHeadModel(TFBertPreTrainedModel):
+class TFBertHeadModel(PaddingFreeSwitch, TFBertPreTrainedModel):
     """The base of the eight head models: `bert` (with the pooler when the head uses it) plus the head's
-    own layers, built by `build_head`; the loss comes from the Head table (labels, loss function)."""
+    own layers, built by `build_head`; the loss comes from the Head table (labels, loss function).
 
-    def __init__(self, config: BertConfig | dict[str, Any], **kwargs: Any):
+    config: a BertConfig (or its dict). padding_free: the default of call's `padding_free` (the
+    `padding_free` property), False. kwargs: keras.Model's (name, dtype, ...).
+
+    Raises:
+        TypeError: config not a BertConfig; padding_free not a bool.
+    """
+
+    def __init__(self, config: BertConfig | dict[str, Any], padding_free: bool = False, **kwargs: Any):
         super().__init__(config, **kwargs)
         # layers
         self.bert = TFBertMainLayer(
             self.config, add_pooling_layer=self.head().pooler, name="bert", dtype=self.dtype_policy
         )
+        # config
+        self.padding_free = padding_free
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding_free": self.padding_free}
 
     def build(self, input_shape: Any = None) -> None:
         """Create every variable; models build themselves when constructed, input shapes do not matter."""
@@ -265,3 +335,58 @@ class TFBertHeadModel(TFBertPreTrainedModel):
         config = (self.config,) if head.loss == "sequence_classification" else ()
         with keras_user_errors():
             return loss_function(*logits, *(checked[name] for name in head.labels), *config)
+
+
+def padding_free_encode(
+    main: TFBertMainLayer, inputs: CheckedInputs, encoder_inputs: dict[str, Any]
+) -> dict[str, Any]:
+    """`main.encoder`'s dict for the kept tokens only (bert_common.packing): the embeddings and the
+    encoder run on [1, M, H]; the returned hidden states are [B, T, H], zeros where not computed.
+
+    encoder_inputs: the other arguments of TFBertEncoder.call (masks, flags, training).
+    M: exact eagerly and in a tf.function (dynamic shapes); under XLA, which needs static shapes, the
+    smallest of packing.bucket_sizes(B * T) that holds the kept tokens, one tf.switch_case branch each.
+
+    Raises:
+        ValueError: a 3-D attention_mask.
+    """
+    mask = inputs.attention_mask
+    if mask.shape.rank != 2:
+        packing.check_packing_mask(mask)  # raises, naming the problem
+    mask = mask[:, inputs.past_length :]  # [B, T]: the new positions (decoders with a cache)
+    shape = tf.shape(mask)
+    token_type_ids = inputs.token_type_ids
+    if token_type_ids is None:
+        token_type_ids = tf.zeros(shape, tf.int32)
+    position_ids = inputs.position_ids
+    if position_ids is None:
+        position_ids = tf.range(shape[1])[tf.newaxis] + tf.cast(inputs.past_length, tf.int32)
+    position_ids = tf.broadcast_to(position_ids, shape)  # [B, T]
+    order, count, kept = masks.pack_order(mask)
+
+    def run(size: int | tf.Tensor) -> dict[str, Any]:
+        layout = masks.make_packing(order, count, kept, size)
+        arrays = (inputs.input_ids, token_type_ids, position_ids, inputs.inputs_embeds)
+        ids, types, positions, embeds = (None if x is None else masks.pack(x, layout) for x in arrays)
+        training = encoder_inputs["training"]
+        hidden = main.embeddings(ids, types, positions, embeds, training=training)  # [1, M, H]
+        encoded = main.encoder(hidden, **encoder_inputs, packing=layout)
+        encoded["last_hidden_state"] = masks.unpack(encoded["last_hidden_state"], layout)  # [B, T, H]
+        if encoded["hidden_states"] is not None:
+            encoded["hidden_states"] = tuple(masks.unpack(h, layout) for h in encoded["hidden_states"])
+        return {key: value for key, value in encoded.items() if value is not None}
+
+    if not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()):
+        encoded = run(count)
+    else:
+        batch, length = mask.shape
+        if batch is not None and length is not None:
+            sizes = packing.bucket_sizes(batch * length)
+        else:  # e.g. predict's batch axis: sizes as tensors, which the XLA compile folds to constants
+            total = shape[0] * shape[1]
+            steps = range(1, packing.JIT_BUCKET_STEPS + 1)
+            sizes = [packing.bucket_size(total, step, tf.minimum) for step in steps]
+        index = tf.reduce_sum(tf.cast(tf.stack(sizes) < count, tf.int32))
+        encoded = tf.switch_case(index, [functools.partial(run, size) for size in sizes])
+    names = ("last_hidden_state", "past_key_values", "hidden_states", "attentions", "cross_attentions")
+    return {name: encoded.get(name) for name in names}

@@ -5,8 +5,8 @@ Shape legend: B batch, C choices, T positions, H hidden size, Y labels (num_labe
 
 Every head call takes the inputs of TFBertModel.call (input_ids [B, T] or a dict of inputs,
 attention_mask [B, T] or [B, T, T], token_type_ids / position_ids [B, T], head_mask [N] or [L, N],
-inputs_embeds [B, T, H]; multiple choice: [B, C, T] and [B, C, T, H]), its labels, the output switches and
-`training`, and raises the ValueError / TypeError of bert_common.inputs for bad inputs or labels.
+inputs_embeds [B, T, H]; multiple choice: [B, C, T] and [B, C, T, H]), its labels, the output switches,
+`training` and `padding_free` (None = the model's), and raises the ValueError / TypeError of bert_common.inputs for bad inputs or labels.
 Logits and losses are float32; hidden_states and attentions come back on request.
 """
 
@@ -62,6 +62,7 @@ class TFBertForSequenceClassification(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> SequenceClassifierOutput | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring. labels: [B] int class ids (cross-entropy), [B, Y] multi-hot
         floats (sigmoid BCE) or regression targets (MSE, num_labels=1); see bert_common.losses.
@@ -80,6 +81,7 @@ class TFBertForSequenceClassification(TFBertHeadModel):
             inputs_embeds=inputs_embeds,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         pooled = self.dropout(output.pooler_output, training=training)
         logits = tf.cast(self.classifier(pooled), tf.float32)  # [B, Y]
@@ -122,6 +124,7 @@ class TFBertForMultipleChoice(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> MultipleChoiceModelOutput | tuple[tf.Tensor, ...]:
         """input_ids, attention_mask, token_type_ids, position_ids: [B, C, T]; inputs_embeds:
         [B, C, T, H]; head_mask [N] or [L, N]. labels: [B] int, the index of the right choice.
@@ -156,6 +159,7 @@ class TFBertForMultipleChoice(TFBertHeadModel):
             inputs_embeds=flat(inputs.inputs_embeds),
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         pooled = self.dropout(output.pooler_output, training=training)
         scores = tf.cast(self.classifier(pooled), tf.float32)  # [B*C, 1]
@@ -200,6 +204,7 @@ class TFBertForTokenClassification(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> TokenClassifierOutput | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring. labels: [B, T] int class ids, -100 for positions not scored
         (padding, continuation pieces). Returns TokenClassifierOutput: logits [B, T, Y], loss (with
@@ -217,6 +222,7 @@ class TFBertForTokenClassification(TFBertHeadModel):
             inputs_embeds=inputs_embeds,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         sequence = self.dropout(output.last_hidden_state, training=training)
         logits = tf.cast(self.classifier(sequence), tf.float32)  # [B, T, Y]
@@ -268,6 +274,7 @@ class TFBertForQuestionAnswering(TFBertHeadModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         training: bool = False,
+        padding_free: bool | None = None,
     ) -> QuestionAnsweringModelOutput | tuple[tf.Tensor, ...]:
         """Inputs as in the module docstring. start_positions, end_positions: [B] int token indices of
         the answer span (clamped to [0, T]; T is ignored); the loss is returned when both are given.
@@ -286,6 +293,7 @@ class TFBertForQuestionAnswering(TFBertHeadModel):
             inputs_embeds=inputs_embeds,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            padding_free=padding_free,
         )
         scores = tf.cast(self.qa_outputs(output.last_hidden_state), tf.float32)  # [B, T, 2]
         start_logits, end_logits = scores[..., 0], scores[..., 1]

@@ -62,3 +62,20 @@ def test_bad_input_names_the_problem():
         packing.bucket_for(13, 12)
     with pytest.raises(ValueError, match="threshold must be in"):
         packing.worth_packing(MASK, threshold=1.0)
+
+
+def test_bucket_size_is_exact_integer_ceiling_for_ints_and_traced_scalars():
+    # 27 positions: step k gives ceil(27 k / 8) rounded up to 8, capped at 27 -> 8 8 16 16 24 24 24 27
+    assert [packing.bucket_size(27, k) for k in range(1, 9)] == [8, 8, 16, 16, 24, 24, 24, 27]
+    assert packing.bucket_sizes(27) == (8, 16, 24, 27)
+    traced = [int(packing.bucket_size(jnp.int32(27), k, jnp.minimum)) for k in range(1, 9)]
+    assert traced == [8, 8, 16, 16, 24, 24, 24, 27]
+
+
+def test_check_padding_free_accepts_bools_and_none_where_allowed():
+    assert packing.check_padding_free(True) is True
+    assert packing.check_padding_free(None, allow_none=True) is None
+    with pytest.raises(TypeError, match="padding_free must be a bool, got None"):
+        packing.check_padding_free(None)
+    with pytest.raises(TypeError, match=r"padding_free must be a bool or None, got np.True_|got True"):
+        packing.check_padding_free(np.bool_(True), allow_none=True)

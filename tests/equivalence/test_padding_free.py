@@ -1,5 +1,7 @@
-"""Padding-free execution (bert_common.packing) against the padded path, every head, PyTorch and Flax:
-tiny config, one batch with a right-padded row, a left-padded row and a row with a hole.
+"""Padding-free execution (bert_common.packing) against the padded path, every head, in the three twins:
+tiny config, one batch with a right-padded row, a left-padded row and a row with a hole; and the one
+switch, `padding_free`, with the same name and meaning in every twin (constructor, from_pretrained, the
+`padding_free` property, a per-call override; never written to config.json).
 
 The expected values are the padded path's own outputs (the padded path is checked against Transformers
 by the golden references and across twins by test_grid.py). The contract (docs/numerics.md): 1e-5 at
@@ -90,9 +92,12 @@ def test_pytorch_padding_free_equals_padded(name):
         }
 
     padded = run()
-    set_padding_free(model, True)
+    model.padding_free = True
+    assert model.base_model.padding_free is True  # a head's switch is its BertModel's
     free = run()
     _compare(name, padded, free)
+    set_padding_free(model, False)  # any module holding BertModels
+    assert model.padding_free is False
 
 
 def test_pytorch_padding_free_call_argument_and_errors():
@@ -115,8 +120,12 @@ def test_pytorch_padding_free_call_argument_and_errors():
     assert torch.equal(unmasked, model(ids).last_hidden_state)
     with pytest.raises(ValueError, match="padding_free needs a 2-D attention_mask"):
         model(ids, attention_mask=torch.ones(B, T, T), padding_free=True)
-    with pytest.raises(TypeError, match="padding_free must be a bool"):
+    with pytest.raises(TypeError, match="padding_free must be a bool or None, got 1"):
         model(ids, attention_mask=mask, padding_free=1)
+    with pytest.raises(TypeError, match="padding_free must be a bool, got 'yes'"):
+        model.padding_free = "yes"
+    with pytest.raises(TypeError, match="padding_free must be a bool, got 1"):
+        BertModel(config, padding_free=1)
     with pytest.raises(ValueError, match="holds no BertModel"):
         set_padding_free(torch.nn.Linear(2, 2), True)
 
@@ -170,3 +179,160 @@ def test_flax_padding_free_under_jit_switches_to_the_right_bucket():
     assert free._jit_forward._cache_size() == 1
     with pytest.raises(ValueError, match="padding_free needs a 2-D attention_mask"):
         free(arrays["input_ids"], np.ones((B, T, T), np.int32), params=model.params)
+
+
+def _keras_numpy(out):
+    return {
+        k: (tuple(np.asarray(t) for t in v) if isinstance(v, tuple) else np.asarray(v))
+        for k, v in out.items()
+        if k != "past_key_values"
+    }
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_keras_padding_free_equals_padded(name):
+    """Eager Keras: M is exact (the 23 kept tokens of the 27 positions)."""
+    from bert_tf.registry import model_class
+
+    config = head_config(name)
+    model = model_class(name)(config)
+    kwargs = dict(_inputs(config, name), output_hidden_states=True, output_attentions=True)
+    padded = _keras_numpy(model(**kwargs))
+    free = _keras_numpy(model(**kwargs, padding_free=True))  # the per-call override
+    _compare(name, padded, free)
+    model.padding_free = True  # the model's setting
+    _compare(name, padded, _keras_numpy(model(**kwargs)))
+    assert model.bert.padding_free is True
+
+
+def test_keras_pack_order_is_bert_common_rule():
+    """bert_tf.masks.pack_order (TensorFlow ops, dynamic shapes) gives bert_common.packing's order."""
+    import tensorflow as tf
+
+    from bert_common import packing
+    from bert_tf import masks
+
+    for mask in (MASK, np.array([[1, 1, 1, 0], [0, 0, 1, 1], [1, 0, 1, 1]], np.int32)):
+        order, count, kept = masks.pack_order(tf.constant(mask))
+        want_order, want_count = packing.pack_order(mask)
+        np.testing.assert_array_equal(order.numpy(), want_order)
+        assert int(count) == int(want_count)
+        np.testing.assert_array_equal(kept.numpy(), packing.kept_positions(mask))
+
+
+def test_keras_padding_free_compiles_buckets_under_xla():
+    """Under XLA (jit_compile) M is a static bucket, picked by tf.switch_case from the traced mask: a
+    sparser mask (12 kept tokens: bucket 16 instead of 24 of B * T = 27) runs without a new trace.
+    Through predict the batch axis is not static: the bucket sizes are folded by the XLA compile."""
+    import tensorflow as tf
+
+    from bert_common import packing
+    from bert_tf import TFBertForSequenceClassification, TFBertModel
+
+    config = head_config("BertModel")
+    model = TFBertModel(config, padding_free=True)
+    arrays = _inputs(config, "BertModel")
+    sparse = MASK.copy()
+    sparse[:, 4:] = 0
+    assert packing.bucket_for(int(packing.kept_positions(sparse).sum()), B * T) == 16
+    assert packing.bucket_for(int(packing.kept_positions(MASK).sum()), B * T) == 24
+    forward = tf.function(
+        lambda ids, mask: model(ids, attention_mask=mask).last_hidden_state, jit_compile=True
+    )
+    for mask in (MASK, sparse):
+        want = model(arrays["input_ids"], attention_mask=mask, padding_free=False).last_hidden_state.numpy()
+        got = forward(tf.constant(arrays["input_ids"]), tf.constant(mask)).numpy()
+        attended = mask.astype(bool)
+        np.testing.assert_allclose(got[attended], want[attended], atol=ATOL, rtol=0)
+        assert not np.any(got[~attended & (np.arange(T) > 0)])
+    assert forward.experimental_get_tracing_count() == 1
+
+    classifier = TFBertForSequenceClassification(head_config("BertForSequenceClassification"))
+    inputs = {"input_ids": arrays["input_ids"], "attention_mask": MASK}
+    want = classifier(**inputs).logits.numpy()
+    classifier.padding_free = True
+    classifier.compile(jit_compile=True)
+    got = classifier.predict(inputs, batch_size=B, verbose=0)["logits"]
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+
+
+def test_keras_padding_free_errors():
+    from bert_tf import TFBertModel
+
+    config = head_config("BertModel")
+    model = TFBertModel(config)
+    ids = _inputs(config, "BertModel")["input_ids"]
+    with pytest.raises(ValueError, match="padding_free needs a 2-D attention_mask"):
+        model(ids, attention_mask=np.ones((B, T, T), np.int32), padding_free=True)
+    with pytest.raises(TypeError, match="padding_free must be a bool or None, got 1"):
+        model(ids, attention_mask=MASK, padding_free=1)
+    with pytest.raises(TypeError, match="padding_free must be a bool, got 1"):
+        TFBertModel(config, padding_free=1)
+    unmasked = model(ids, padding_free=True).last_hidden_state.numpy()  # nothing to skip: padded path
+    np.testing.assert_array_equal(unmasked, model(ids).last_hidden_state.numpy())
+
+
+def _assert_switch(model, run, config_path):
+    """`model` was loaded with padding_free=True: it runs padding-free (zeros where padding was skipped),
+    the call's padding_free=False runs the padded path, and config.json never names the switch."""
+    import json
+
+    assert model.padding_free is True
+    free, padded = np.asarray(run(None)), np.asarray(run(False))
+    np.testing.assert_allclose(free[ATTENDED], padded[ATTENDED], atol=ATOL, rtol=0)
+    assert not np.any(free[DROPPED]) and np.all(np.abs(padded[DROPPED]).sum(-1) > 0)
+    assert "padding_free" not in json.loads(config_path.read_text())
+
+
+def test_one_switch_round_trip_in_every_twin(tmp_path):
+    """from_pretrained(padding_free=True) in PyTorch, Keras and Flax, then the per-call override; the
+    saved config.json does not hold the switch (it is how the model runs, not what it is)."""
+    import torch
+
+    from bert_flax import FlaxBertForTokenClassification
+    from bert_pt import BertForTokenClassification
+    from bert_tf import TFBertForTokenClassification
+
+    config = head_config("BertForTokenClassification")
+    arrays = _inputs(config, "BertForTokenClassification")
+    pt_model = BertForTokenClassification(config, padding_free=True)
+    assert pt_model.padding_free is True
+    pt_model.save_pretrained(tmp_path)
+    config_path = tmp_path / "config.json"
+    assert "padding_free" not in config_path.read_text()
+
+    pt_model = BertForTokenClassification.from_pretrained(tmp_path, padding_free=True)
+    tensors = {k: torch.from_numpy(v.astype(np.int64)) for k, v in arrays.items()}
+
+    def pt_run(flag):
+        with torch.no_grad():
+            return pt_model(**tensors, padding_free=flag, output_hidden_states=True).hidden_states[-1].numpy()
+
+    _assert_switch(pt_model, pt_run, config_path)
+
+    tf_model = TFBertForTokenClassification.from_pretrained(tmp_path, padding_free=True)
+    _assert_switch(
+        tf_model,
+        lambda flag: tf_model(**arrays, padding_free=flag, output_hidden_states=True).hidden_states[-1],
+        config_path,
+    )
+    tf_model.save_pretrained(tmp_path / "tf")
+    assert "padding_free" not in (tmp_path / "tf" / "config.json").read_text()
+
+    flax_model = FlaxBertForTokenClassification.from_pretrained(tmp_path, padding_free=True)
+    _assert_switch(
+        flax_model,
+        lambda flag: flax_model(**arrays, padding_free=flag, output_hidden_states=True).hidden_states[-1],
+        config_path,
+    )
+    flax_model.save_pretrained(tmp_path / "flax")
+    assert "padding_free" not in (tmp_path / "flax" / "config.json").read_text()
+    flax_model.padding_free = False  # the property rebuilds the module: the padded path by default
+    np.testing.assert_array_equal(
+        np.asarray(flax_model(**arrays, output_hidden_states=True).hidden_states[-1]),
+        np.asarray(flax_model(**arrays, padding_free=False, output_hidden_states=True).hidden_states[-1]),
+    )
+    with pytest.raises(TypeError, match="padding_free must be a bool, got 0"):
+        FlaxBertForTokenClassification(config, padding_free=0)
+    with pytest.raises(TypeError, match="padding_free must be a bool or None"):
+        flax_model(**arrays, padding_free="no")
