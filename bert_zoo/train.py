@@ -7,12 +7,14 @@
     bert-zoo train ... --resume                     # continue from the last out/checkpoint-<step>
     bert-zoo train ... --eval-strategy epoch --logging-steps 1   # curves in out/trainer_state.json
     torchrun --nproc_per_node=2 -m bert_zoo.cli train --framework pt ...   # DistributedDataParallel
+    ... --framework pt --fsdp full_shard (torchrun) | flax --mesh 2,2 | tf --distribute mirrored
 
 Everything that does not depend on the framework is here and in train_loop (schedule, data order,
 trainer state, checkpoints), train_data (files and columns), train_tasks / train_qa (tokenization to
 numpy, collators, metrics); the runner of the chosen framework (train_pt: a PyTorch loop, train_tf:
 Keras `compile` + `fit` with callbacks, train_flax: an optax TrainState under `jax.jit`) is imported
-only when selected and only runs steps. Argument names follow Transformers' TrainingArguments.
+only when selected and only runs steps; train_scale holds the scale-out options (--fsdp, --mesh,
+--distribute, --cpu-devices). Argument names follow Transformers' TrainingArguments.
 
 Shape legend: B batch.
 """
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bert_zoo import CliError
+from bert_zoo import CliError, train_scale
 from bert_zoo.run import int_at_least
 from bert_zoo.twins import FRAMEWORKS, load_twin
 
@@ -118,6 +120,7 @@ def add_parser(sub: Any) -> None:
         help="continue from CHECKPOINT, or from the last checkpoint in --output-dir",
     )
     p.add_argument("--disable-tqdm", action="store_true", help="no progress bar")
+    train_scale.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -208,10 +211,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     check_args(args)
     rank, world = _distributed()
-    if world > 1 and args.framework != "pt":
-        raise CliError(f"torchrun runs the PyTorch twin only; --framework {args.framework} is single-process")
+    train_scale.check_arguments(args, world)
     train_rows = load_split(args.train_file, "train")
     valid_rows = load_split(args.validation_file, "validation") if args.validation_file else None
+    train_scale.configure_cpu_devices(args)  # before the framework starts
     load_twin(args.framework)  # the framework's start-up, quietly; ImportError names the pip extra
     runner = importlib.import_module(f"bert_zoo.train_{args.framework}")
     tokenizer = _tokenizer(args)
@@ -228,14 +231,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if resume is None and args.overwrite_output_dir and output.is_dir() and rank == 0:
         shutil.rmtree(output)
     output.mkdir(parents=True, exist_ok=True)
+    replicas = runner.replicas(args)  # data-parallel size: processes, mesh "data" axis or replicas
     plan = BatchPlan(
         len(task.train),
-        args.per_device_train_batch_size * world,
+        args.per_device_train_batch_size * replicas,
         args.gradient_accumulation_steps,
         args.seed,
         args.num_train_epochs,
         args.max_steps,
     )
+    train_scale.check_batches(plan, replicas)
     warmup = args.warmup_steps or math.ceil(args.warmup_ratio * plan.total_steps)
     job = Job(
         args=args,

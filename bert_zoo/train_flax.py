@@ -10,11 +10,18 @@ with float32 parameters (the model's `dtype`).
 A checkpoint holds the parameters (`save_pretrained`) and optimizer.msgpack (the optax state,
 flax.serialization); resuming restores both and the state's step.
 
+With more than one visible device, or --mesh DATA,MODEL, the state is placed on a ("data", "model")
+`jax.sharding.Mesh` (bert_flax.sharding: data parallelism over "data", the Megatron split of
+PARTITION_RULES over "model") and the step is `make_sharded_train_step`: one SPMD program, the global
+micro-batch (--per-device-train-batch-size x data) split over "data". Without --mesh every visible device
+goes on "data". Checkpoints gather the arrays to the host, so they load anywhere.
+
 Shape legend: B batch, T tokens.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +31,10 @@ import numpy as np
 import optax
 from flax import serialization
 
+from bert_flax import sharding
 from bert_flax.registry import model_class
 from bert_flax.training import create_train_state, decay_mask, make_eval_step, make_train_step
+from bert_zoo import CliError
 
 PAD_TO_MULTIPLE_OF = "max_length"  # every batch [B, --max-seq-length]: a new shape compiles the step again
 OPTIMIZER_FILE = "optimizer.msgpack"
@@ -61,6 +70,27 @@ def build_optimizer(job: Any) -> optax.GradientTransformation:
     return tx
 
 
+def make_mesh(args: Any) -> jax.sharding.Mesh | None:
+    """The mesh of --mesh DATA,MODEL, or all visible devices on "data"; None on a single device.
+
+    Raises:
+        CliError: --mesh sizes whose product is not the number of visible devices.
+    """
+    if getattr(args, "mesh", None) is None and jax.device_count() == 1:
+        return None
+    data, model = args.mesh if getattr(args, "mesh", None) is not None else (None, 1)
+    try:
+        return sharding.make_mesh(data, model)
+    except ValueError as err:
+        raise CliError(f"--mesh: {err} (visible: {jax.devices()})") from None
+
+
+def replicas(args: Any) -> int:
+    """The data-parallel size: the mesh's "data" axis (1 on a single device)."""
+    mesh = make_mesh(args)
+    return 1 if mesh is None else int(mesh.shape[sharding.DATA_AXIS])
+
+
 def _host(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.int32) for k, v in batch.items()}
 
@@ -73,6 +103,16 @@ def run(job: Any, spec: Any) -> dict[str, float]:
         opt_state = serialization.from_bytes(state.opt_state, (job.resume_from / OPTIMIZER_FILE).read_bytes())
         state = state.replace(opt_state=opt_state, step=jnp.asarray(job.start_step * job.plan.accumulation))
     train_step, eval_step = make_train_step(model), make_eval_step(model)
+    mesh = make_mesh(job.args)
+    if mesh is not None:  # eval_step stays unsharded: evaluation batches need not divide the mesh
+        try:
+            state = sharding.shard_params(state, mesh)
+        except ValueError as err:
+            raise CliError(f"--mesh {job.args.mesh}: {err}") from None
+        train_step = sharding.make_sharded_train_step(model, state, mesh)
+        print(
+            f"bert-zoo train: jax.sharding.Mesh {dict(mesh.shape)} over {mesh.size} devices", file=sys.stderr
+        )
     dropout_rng = jax.random.key(job.args.seed)
 
     def save(directory: Path) -> None:

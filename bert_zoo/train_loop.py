@@ -280,8 +280,12 @@ class Job:
     def should_evaluate(self, step: int) -> bool:
         """Whether --eval-strategy evaluates after update `step` (at the end of each epoch, or every
         --eval-steps updates); only the main process evaluates, and only with a validation set."""
+        return self.is_main and self.evaluates_at(step)
+
+    def evaluates_at(self, step: int) -> bool:
+        """Whether the run evaluates after update `step`, on any process (FSDP gathers the weights first)."""
         strategy = getattr(self.args, "eval_strategy", "no")
-        if strategy == "no" or self.evaluate is None or not self.is_main:
+        if strategy == "no" or self.evaluate is None:
             return False
         every = self.plan.updates_per_epoch if strategy == "epoch" else self.args.eval_steps
         return step % every == 0

@@ -11,11 +11,19 @@ logs) and writes the checkpoints. --bf16 sets the "mixed_bfloat16" policy while 
 A checkpoint holds the model (`save_pretrained`) and optimizer.npz: every optimizer variable (moments,
 iterations, accumulators) and the states of the dropout seed generators; resuming assigns them back.
 
+With --distribute mirrored the model, the optimizer and `compile` live in a
+tf.distribute.MirroredStrategy's scope over the visible GPUs (or, without GPUs, the logical CPUs that
+--cpu-devices makes): each micro-batch is the global batch (--per-device-train-batch-size x replicas),
+which Keras splits over the replicas; the model's own loss is divided by the replica count as Keras'
+compiled losses are (bert_tf.training), so the logged losses are the single-device ones.
+
 Shape legend: B batch, T tokens.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +92,21 @@ class JobCallback(keras.callbacks.Callback):
             self.micro_losses = []
 
 
+def mirrored_devices() -> list[str]:
+    """The devices of --distribute mirrored: every logical GPU, else every logical CPU."""
+    found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return [device.name for device in found]
+
+
+def _strategy(args: Any) -> tf.distribute.Strategy | None:
+    return tf.distribute.MirroredStrategy(mirrored_devices()) if getattr(args, "distribute", None) else None
+
+
+def replicas(args: Any) -> int:
+    """The data-parallel size: the mirrored devices (1 without --distribute)."""
+    return len(mirrored_devices()) if getattr(args, "distribute", None) else 1
+
+
 def _seed_states(model: keras.Model) -> list[Any]:
     return [
         layer.seed_generator.state
@@ -125,21 +148,29 @@ def build_optimizer(job: Any) -> keras.optimizers.Optimizer:
 def run(job: Any, spec: Any) -> dict[str, float]:
     """Train `job` (see bert_zoo.train_loop.Job) with Keras `fit`; returns the metrics of metrics.json."""
     policy = keras.mixed_precision.global_policy()
-    if job.args.bf16:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        model = build_model(job, spec)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
-    optimizer = build_optimizer(job)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.trainable_variables)
-    if job.resume_from is not None:
-        saved = np.load(job.resume_from / OPTIMIZER_FILE)
-        for i, variable in enumerate(optimizer.variables):
-            variable.assign(saved[f"optimizer_{i}"])
-        for i, state in enumerate(_seed_states(model)):
-            state.assign(saved[f"seed_{i}"])
+    strategy = _strategy(job.args)
+    if strategy is not None:
+        devices = ", ".join(strategy.extended.worker_devices)
+        print(
+            f"bert-zoo train: MirroredStrategy over {strategy.num_replicas_in_sync} replicas ({devices})",
+            file=sys.stderr,
+        )
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        if job.args.bf16:
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        try:
+            model = build_model(job, spec)
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
+        optimizer = build_optimizer(job)
+        model.compile(optimizer=optimizer)
+        optimizer.build(model.trainable_variables)
+        if job.resume_from is not None:
+            saved = np.load(job.resume_from / OPTIMIZER_FILE)
+            for i, variable in enumerate(optimizer.variables):
+                variable.assign(saved[f"optimizer_{i}"])
+            for i, state in enumerate(_seed_states(model)):
+                state.assign(saved[f"seed_{i}"])
 
     def save(directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
