@@ -14,6 +14,7 @@ when a command runs, so `import bert_zoo` imports no framework.
     twins.py        the twins' numpy-facing side (`pipelines` modules), one loader function per framework
     export.py       bert-zoo export: deployable graphs (export_onnx.py from bert_pt, export_stablehlo.py from
                     bert_flax, export_common.py shared checks, export_report.py writes docs/export.md)
+    fast.py         the fastest CPU path of a bert_pt model: optimize(model), verified against eager
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """`bert-zoo bench`: model speed per twin against Transformers and onnxruntime, written to a page.
 
     bert-zoo bench --preset issue                 # the rows of issue 16's table (bert-base, 8 x 128)
+                                                  # and the fastest path (bert_zoo.fast) against both
     bert-zoo bench --preset quick --out /tmp/b.md # a tiny config, seconds (the tests run it)
     bert-zoo bench --preset full                  # every twin, mode and dtype, T 32..512, B 1..64
 
@@ -42,6 +43,8 @@ ROW_TRAIN = "PyTorch train step (seq-cls, AdamW)"
 ROW_KERAS = "Keras forward, XLA"
 ROW_FLAX = "Flax forward, jit"
 ROW_ORT = "onnxruntime on the same model"
+ROW_FAST = "bert-zoo fastest path (bert_zoo.fast.optimize), vs Transformers"
+ROW_FAST_ORT = "bert-zoo fastest path (bert_zoo.fast.optimize), vs onnxruntime"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def tiny_config() -> BertConfig:
 
 def issue_rows(b: int, t: int, ragged: tuple[int, int, int]) -> list[Case]:
     """The issue's seven rows at B x T, the ragged row at (B, T, shortest row) twice: bert-zoo padded,
-    and bert-zoo padding-free (both against Transformers' padded run)."""
+    and bert-zoo padding-free (both against Transformers' padded run); then bert-zoo's fastest CPU path
+    (bert_zoo.fast, backend "auto") against Transformers and against onnxruntime."""
     rb, rt, low = ragged
     ragged_names = {"b": rb, "low": low, "t": rt}
     return [
@@ -93,6 +97,8 @@ def issue_rows(b: int, t: int, ragged: tuple[int, int, int]) -> list[Case]:
         Case("tf", "forward", "fp32", b, t, row=ROW_KERAS),
         Case("flax", "forward", "fp32", b, t, row=ROW_FLAX),
         Case("pt", "forward", "fp32", b, t, reference="onnxruntime", row=ROW_ORT),
+        Case("pt", "forward", "fp32", b, t, fast="auto", row=ROW_FAST),
+        Case("pt", "forward", "fp32", b, t, reference="onnxruntime", fast="auto", row=ROW_FAST_ORT),
     ]
 
 

@@ -71,6 +71,8 @@ def shape(result: Result) -> str:
         text += f", rows of {c.ragged[0]}..{c.ragged[1]} tokens ({c.padding:.0%} padding)"
     if c.padding_free:
         text += ", padding-free"
+    if c.fast:
+        text += f", bert_zoo.fast backend={c.fast}"
     return text
 
 

@@ -15,6 +15,9 @@ Each runner does the work a user of that library does, as they write it:
   (`attn_implementation="sdpa"`) and its Flax classes. Its TF classes need tf-keras (Keras 2), so
   Keras is compared with Transformers' PyTorch model; Flax with Transformers' Flax model when that
   imports, else with its PyTorch model. Every reference says which one it is.
+- bert-zoo's fastest CPU path (fp32 forward of the PyTorch twin, cases with `fast`):
+  `bert_zoo.fast.optimize(model, backend=case.fast)` built once per group (verified against eager on
+  construction, untimed), then `fast(**inputs).logits`.
 - onnxruntime (fp32 forward only): the bert_pt model exported by bert_zoo.export_onnx, run by an
   `InferenceSession` with default options (all graph optimizations) on the CPU provider.
 
@@ -104,6 +107,22 @@ def _pt_runner(model: Any, case: Case, batch: dict[str, np.ndarray], state: dict
         return loss
 
     return train_step
+
+
+def _fast_model(model: Any, backend: str) -> Any:
+    from bert_zoo.fast import FastError, optimize
+
+    try:
+        return optimize(model, backend=backend)
+    except FastError as err:  # e.g. onnxruntime not installed: the case is reported, not run
+        raise Unavailable(str(err)) from None
+
+
+def _fast_runner(fast: Any, batch: dict[str, np.ndarray]) -> Runner:
+    import torch
+
+    inputs = {k: torch.from_numpy(batch[k]) for k in TOKEN_INPUTS}
+    return lambda: fast(**inputs).logits
 
 
 # ----------------------------------------------------------------------------- Keras
@@ -302,6 +321,10 @@ class Sides:
             from bert_pt.modeling import set_padding_free
 
             set_padding_free(model, case.padding_free)  # the model is shared by the group's cases
+            if case.fast:
+                return _fast_runner(
+                    self._get(f"fast {case.fast}", lambda: _fast_model(model, case.fast)), batch
+                )
             return _pt_runner(model, case, batch, state)
         if case.twin == "tf":
             return _tf_runner(self._get("zoo", lambda: _tf_model(self.config, case)), case, batch, state)

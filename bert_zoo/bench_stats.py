@@ -22,11 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from bert_zoo.fast import BACKENDS as FAST_BACKENDS
+
 TWIN_NAMES = {"pt": "PyTorch", "tf": "Keras", "flax": "Flax"}
 MODES = ("forward", "train")
 DTYPES = ("fp32", "bf16")
 REFERENCES = ("transformers", "onnxruntime", "none")
 PADDING_FREE_TWINS = ("pt", "flax")  # the twins whose models take padding_free (not Keras yet)
+FAST_GROUP = ("pt", "forward", "fp32")  # the cases bert_zoo.fast runs
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Case:
     series: the plot the case feeds ("length": time vs length, "padding": speed-up vs padding; "").
     padding_free: bert-zoo runs the batch padding-free (bert_common.packing; PyTorch and Flax twins);
     the reference still runs it padded, so the ratio is what a user of the reference gains.
+    fast: bert-zoo runs its fastest CPU path, `bert_zoo.fast.optimize(model, backend=fast)` ("auto",
+    "onnxruntime" or "inductor"; "" for the eager model); PyTorch fp32 forward only.
     """
 
     twin: str
@@ -52,6 +57,7 @@ class Case:
     row: str = ""
     series: str = ""
     padding_free: bool = False
+    fast: str = ""
 
     def lengths(self, seed: int = 0) -> np.ndarray:
         """[B] int: the number of real tokens in each row (T for a fixed batch)."""
@@ -73,6 +79,8 @@ class Case:
             shape += f" ragged {self.ragged[0]}..{self.ragged[1]}"
         if self.padding_free:
             shape += " padding-free"
+        if self.fast:
+            shape += f" fast={self.fast}"
         return f"{self.twin} {self.mode} {self.dtype} {shape} vs {self.reference}"
 
 
@@ -90,6 +98,10 @@ def check_case(case: Case, max_positions: int) -> None:
         )
     if case.padding_free and case.twin not in PADDING_FREE_TWINS:
         raise ValueError(f"padding-free runs in the {', '.join(PADDING_FREE_TWINS)} twins, not {case.twin!r}")
+    if case.fast and case.fast not in FAST_BACKENDS:
+        raise ValueError(f"unknown fast backend {case.fast!r}; choose {', '.join(FAST_BACKENDS)}")
+    if case.fast and (case.twin, case.mode, case.dtype) != FAST_GROUP:
+        raise ValueError(f"the fast path (fast={case.fast!r}) is the PyTorch fp32 forward's, not {case.key}")
     if case.ragged is not None and not 1 <= case.ragged[0] <= case.ragged[1] <= case.length:
         raise ValueError(f"ragged row lengths {case.ragged} must lie in 1..{case.length}")
 

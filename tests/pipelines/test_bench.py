@@ -13,7 +13,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bert_zoo.bench import ROW_BF16, ROW_FLAX, ROW_FP32, ROW_KERAS, ROW_ORT, ROW_TRAIN, preset
+from bert_zoo import bench_bf16
+from bert_zoo.bench import (
+    ROW_BF16,
+    ROW_FAST,
+    ROW_FAST_ORT,
+    ROW_FLAX,
+    ROW_FP32,
+    ROW_KERAS,
+    ROW_ORT,
+    ROW_TRAIN,
+    preset,
+)
 from bert_zoo.bench_report import load_line
 from bert_zoo.bench_stats import Case, Result, alternate, check_case, make_batch, padding_speedups
 from bert_zoo.cli import main
@@ -42,9 +53,15 @@ def test_quick_preset_runs_through_the_cli_and_writes_the_page(tmp_path, capsys)
     issue = table_rows(page, "## The issue's table")
     works = [row[0] for row in issue]
     ragged = "ragged batch: 8 sequences of 8..64 tokens, padded to 64"
-    assert works == [ROW_FP32, ROW_BF16, ragged, ragged + ", bert-zoo padding-free", ROW_TRAIN, ROW_ORT]
+    padding_free = ragged + ", bert-zoo padding-free"
+    assert works == [ROW_FP32, ROW_BF16, ragged, padding_free, ROW_TRAIN, ROW_ORT, ROW_FAST, ROW_FAST_ORT]
     free = next(row for row in issue if row[0].endswith("padding-free"))
     assert free[1].endswith(", padding-free") and float(free[2]) > 0
+    # the fastest path (bert_zoo.fast, verified on construction) against Transformers and onnxruntime
+    fast_rows = {row[0]: row for row in issue if row[0] in (ROW_FAST, ROW_FAST_ORT)}
+    assert {row[1] for row in fast_rows.values()} == {"8 x 32, bert_zoo.fast backend=auto"}
+    assert fast_rows[ROW_FAST][3].startswith("Transformers") or fast_rows[ROW_FAST][3].startswith("none:")
+    assert fast_rows[ROW_FAST_ORT][3].startswith("onnxruntime")
     assert all(float(row[2]) > 0 for row in issue)
     # every PyTorch case of the preset is one row of the full table: twin, mode, dtype, shape
     everything = table_rows(page, "## Every measurement")
@@ -174,3 +191,62 @@ def test_padding_free_cases_are_named_and_refused_where_no_twin_runs_them():
         (True, "transformers"),
     ]
     assert ragged[0].lengths().tolist() == ragged[1].lengths().tolist()
+
+
+def test_fast_cases_are_named_and_refused_outside_the_pytorch_fp32_forward():
+    fast = Case("pt", "forward", "fp32", 8, 128, reference="onnxruntime", fast="auto")
+    assert fast.key == "pt forward fp32 8x128 fast=auto vs onnxruntime"
+    check_case(fast, 512)
+    for change, text in (
+        ({"dtype": "bf16"}, "pt forward bf16"),
+        ({"twin": "tf"}, "tf forward fp32"),
+        ({"mode": "train"}, "pt train fp32"),
+    ):
+        with pytest.raises(ValueError, match="is the PyTorch fp32 forward's, not " + text):
+            check_case(replace(fast, **change), 512)
+    with pytest.raises(
+        ValueError, match="unknown fast backend 'tensorrt'; choose auto, inductor, onnxruntime"
+    ):
+        check_case(replace(fast, fast="tensorrt"), 512)
+    rows = {c.row: c for c in preset("issue").cases if c.fast}
+    assert set(rows) == {ROW_FAST, ROW_FAST_ORT}
+    assert (rows[ROW_FAST].reference, rows[ROW_FAST_ORT].reference) == ("transformers", "onnxruntime")
+    assert {(c.batch, c.length, c.fast) for c in rows.values()} == {(8, 128, "auto")}
+
+
+def test_bf16_agreement_on_hand_made_embeddings():
+    # three unit vectors; in "bf16" sentence 2 turns towards sentence 0
+    fp32 = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, -0.8]])
+    bf16 = np.array([[1.0, 0.0], [0.0, 1.0], [0.8, 0.6]])
+    found = bench_bf16.agreement(fp32, bf16, classes=3, seed=0)
+    assert found["cos_min"] == pytest.approx(0.6 * 0.8 - 0.8 * 0.6)  # 0.0 for sentence 2
+    assert found["cos_mean"] == pytest.approx((1 + 1 + 0) / 3)
+    # fp32 neighbours: 0 -> 2 (0.6), 1 -> 0 (0 beats -0.8), 2 -> 0 (0.6); bf16: 0 -> 2, 1 -> 2, 2 -> 0
+    assert found["neighbour"] == pytest.approx(2 / 3)
+    assert found["max_diff"] == pytest.approx(1.4)
+    head = np.random.default_rng(0).standard_normal((2, 3))
+    same = ((fp32 @ head).argmax(1) == (bf16 @ head).argmax(1)).mean()
+    assert found["top1"] == pytest.approx(same) and 2 / 3 <= found["top1"] <= 1.0
+    with pytest.raises(ValueError, match="need two"):
+        bench_bf16.agreement(fp32[:1], bf16[:1])
+
+
+def test_bf16_mean_pooling_and_the_page_block():
+    hidden = np.array([[[3.0, 4.0], [100.0, 100.0]]])  # the second position is padding
+    np.testing.assert_allclose(bench_bf16.mean_pool(hidden, np.array([[1, 0]])), [[0.6, 0.8]])
+    page = "intro\n" + bench_bf16.START + "\nold\n" + bench_bf16.END + "\nafter\n"
+    new = bench_bf16.replace_block(page, ["| a |", "| b |"])
+    assert new == "intro\n" + bench_bf16.START + "\n| a |\n| b |\n" + bench_bf16.END + "\nafter\n"
+    with pytest.raises(ValueError, match="no <!-- bf16-agreement:start -->"):
+        bench_bf16.replace_block("no block", [])
+
+
+def test_bf16_agreement_of_the_pytorch_twin_on_the_real_checkpoint():
+    lines = bench_bf16.table(["pt"])
+    row = [cell.strip() for cell in lines[-1].strip("|").split("|")]
+    assert row[:2] == ["PyTorch", "`model.to(torch.bfloat16)`"]
+    low, mean = (float(x) for x in row[2].split(" / "))
+    # bf16 keeps 8 bits of mantissa (relative error <= 2^-8 per value): unit 384-d embeddings stay
+    # within cosine 0.999 of fp32, far from the cosines between different sentences
+    assert 0.999 < low <= mean <= 1.0
+    assert row[3].endswith("%") and row[4].endswith("%")
