@@ -66,6 +66,12 @@ def add_parser(sub: Any) -> None:
         default=DEFAULT_BATCH_SIZE,
         help=f"inputs per model call, >= 1 (default {DEFAULT_BATCH_SIZE})",
     )
+    run.add_argument(
+        "--fast",
+        action="store_true",
+        help="pt only: run the model on bert_zoo.fast's fastest CPU path (onnxruntime with its transformer "
+        "fusions, else torch.compile), verified against eager at 1e-5 before the first input",
+    )
     run.add_argument("text", nargs="*", help="inputs; without them, one input per line is read from stdin")
     run.set_defaults(func=cmd_run)
 
@@ -204,7 +210,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         if task.name != "token-classification":
             raise CliError("--aggregation-strategy applies to token-classification only")
         params["aggregation_strategy"] = args.aggregation_strategy
+    if args.fast and args.framework != "pt":
+        raise CliError(f"--fast runs the PyTorch twin only (bert_zoo.fast), not --framework {args.framework}")
     pipe = twin.pipeline(task.name, model=args.model, batch_size=args.batch_size)
+    if args.fast:
+        from bert_zoo.fast import FastError, FastVerificationError, optimize, pipeline_runner
+
+        try:
+            fast = optimize(pipe.model)
+        except (FastError, FastVerificationError) as err:
+            raise CliError(f"--fast: {str(err).splitlines()[0]}") from None
+        pipe.runner = pipeline_runner(fast)
+        worst = max((d for check in fast.checks for d in check.diffs.values()), default=0.0)
+        print(
+            f"bert-zoo run: fast path {fast.backend}, verified against eager (worst {worst:.1e})",
+            file=sys.stderr,
+        )
     _check_tokens(pipe.tokenizer, items)
     # Streamed: one answer per input, sorted by length 8 batches at a time, each line written in input
     # order as soon as it and the lines before it are done.

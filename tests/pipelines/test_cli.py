@@ -109,6 +109,11 @@ def test_run_question_answering_with_tab_separated_pairs(task_models):
         # issue 13 item 12: an input with no tokens (the model would see an empty sequence) is refused
         (["run", "--task", "feature-extraction"], "a man\n\x01\x02\u200b\n", "input 2 has no tokens"),
         (["run", "--task", "feature-extraction", "\x7f"], None, "input 1 has no tokens"),
+        (
+            ["run", "--task", "feature-extraction", "--framework", "flax", "--fast", "x"],
+            None,
+            "--fast runs the PyTorch twin only (bert_zoo.fast), not --framework flax",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, stdin, message):
@@ -229,3 +234,24 @@ def test_a_classifier_without_a_trained_pooler_is_refused(task_models):
     assert result.returncode == 2
     assert "has no trained weights for the text-classification head" in result.stderr
     assert "bert.pooler.dense" in result.stderr
+
+
+def test_run_fast_gives_the_eager_answers(task_models):
+    """`--fast` (bert_zoo.fast, verified on construction) answers as the eager model does, within 1e-5."""
+    args = [
+        "run",
+        "--task",
+        "feature-extraction",
+        "--pooling",
+        "mean",
+        "--model",
+        task_models["feature-extraction"],
+    ]
+    texts = ["the cat sat on the mat", "a dog", "it rained all day in the old town"]
+    eager, fast = bert_zoo(*args, *texts), bert_zoo(*args, "--fast", *texts)
+    assert eager.returncode == 0 and fast.returncode == 0, fast.stderr
+    assert "fast path onnxruntime, verified against eager" in fast.stderr  # onnxruntime is in [export]
+    vectors = [
+        np.array([json.loads(line)["output"] for line in r.stdout.splitlines()]) for r in (eager, fast)
+    ]
+    assert vectors[0].shape == (3, vectors[0].shape[1]) and np.max(np.abs(vectors[0] - vectors[1])) <= 1e-5
