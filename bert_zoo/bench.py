@@ -31,7 +31,16 @@ from typing import Any
 
 from bert_common.config import BertConfig
 from bert_zoo import CliError
-from bert_zoo.bench_stats import TWIN_NAMES, Case, Result, alternate, check_case, load_average, make_batch
+from bert_zoo.bench_stats import (
+    PADDING_FREE_TWINS,
+    TWIN_NAMES,
+    Case,
+    Result,
+    alternate,
+    check_case,
+    load_average,
+    make_batch,
+)
 from bert_zoo.run import int_at_least
 
 # The rows of issue 16's table, in its order and words.
@@ -110,7 +119,12 @@ def series(twin: str, b: int, t: int, lengths: Sequence[int], base: bool = True)
     if base:
         cases.append(Case(twin, "forward", "fp32", 8, t, series="padding"))
     ranges = [(t // 2, t), (1, t), (1, t // 2)]
-    return cases + [Case(twin, "forward", "fp32", 8, t, ragged=r, series="padding") for r in ranges]
+    cases += [Case(twin, "forward", "fp32", 8, t, ragged=r, series="padding") for r in ranges]
+    if twin in PADDING_FREE_TWINS:  # the same ragged batches, run padding-free by bert-zoo
+        cases += [
+            Case(twin, "forward", "fp32", 8, t, ragged=r, series="padding", padding_free=True) for r in ranges
+        ]
+    return cases
 
 
 def preset(name: str, lengths: Sequence[int] | None = None, batches: Sequence[int] | None = None) -> Preset:

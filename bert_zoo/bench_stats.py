@@ -196,7 +196,8 @@ class Result:
 
 def padding_speedups(results: Sequence[Result]) -> dict[str, list[tuple[float, float]]]:
     """Speed-up over the fixed batch of the same shape, per side, for the ragged cases of the "padding"
-    series: {"bert-zoo": [(padding fraction, t(fixed) / t(ragged)), ...], "<reference name>": [...]},
+    series: {"bert-zoo": [(padding fraction, t(fixed) / t(ragged)), ...], "bert-zoo padding-free": [...]
+    (the same batches run padding-free, against bert-zoo's padded fixed batch), "<reference name>": [...]},
     sorted by padding. The baseline is any measured fixed case of the same twin, mode, dtype, B x T and
     reference; a ragged case without one is left out."""
 
@@ -208,6 +209,9 @@ def padding_speedups(results: Sequence[Result]) -> dict[str, list[tuple[float, f
     for r in results:
         base = fixed.get(key(r.case))
         if r.case.series != "padding" or r.case.ragged is None or base is None or not r.times:
+            continue
+        if r.case.padding_free:  # its reference side is the padded run already in the reference curve
+            curves.setdefault("bert-zoo padding-free", []).append((r.case.padding, base.median / r.median))
             continue
         curves.setdefault("bert-zoo", []).append((r.case.padding, base.median / r.median))
         if r.reference_median and base.reference_median:

@@ -131,9 +131,12 @@ def test_padding_fraction_and_speedup_on_injected_timings():
         Result(one_token, [0.5, 0.5, 1.0], [3.0, 3.0, 3.0], "ref"),
         Result(full_rows, [2.0, 2.0, 2.0], [6.0, 6.0, 6.0], "ref"),
     ]
+    free = Case("pt", "forward", "fp32", 4, 8, ragged=(1, 1), series="padding", padding_free=True)
+    results.append(Result(free, [0.25, 0.25, 0.25], [3.0, 3.0, 3.0], "ref"))
     curves = padding_speedups(results)
     assert curves["bert-zoo"] == [(0.0, 1.0), (pytest.approx(0.875), 4.0)]
-    assert curves["ref"] == [(0.0, 1.0), (pytest.approx(0.875), 2.0)]
+    assert curves["ref"] == [(0.0, 1.0), (pytest.approx(0.875), 2.0)]  # the padding-free case adds no point
+    assert curves["bert-zoo padding-free"] == [(pytest.approx(0.875), 8.0)]  # 2.0 s fixed / 0.25 s
 
 
 def test_ragged_batches_pad_at_the_end_of_each_row():
