@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from bert_common.config import BertConfig
-from bert_common.packing import worth_packing
 from bert_common.pipelines import Pipeline, build_pipeline, resolve_device
 from bert_pt.pretrained import BertPreTrainedModel
 from bert_pt.registry import model_class
@@ -57,19 +56,10 @@ def run_numpy(model: Any, arrays: Mapping[str, np.ndarray], **forward: Any) -> d
     return {k: convert(v) for k, v in out.items()}
 
 
-def run_batch(model: BertPreTrainedModel, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """One pipeline batch through `model`, padding-free when that pays for this batch
-    (`bert_common.packing.worth_packing`: more than 10% of the [B, T] mask is padding; docs/padding-free.md).
-    The pipelines read only attended positions, where both paths agree within 1e-5."""
-    if worth_packing(arrays.get("attention_mask")):
-        return run_numpy(model, arrays, padding_free=True)
-    return run_numpy(model, arrays)
-
-
 def make_runner(model: BertPreTrainedModel) -> Callable[[dict[str, np.ndarray]], dict[str, Any]]:
-    """The pipeline's batch runner: `run_batch(model, arrays)` on wherever the model is at call time
+    """The pipeline's batch runner: `run_numpy(model, arrays)` on wherever the model is at call time
     (input_ids / attention_mask / token_type_ids [B, T] int64 in, numpy outputs out)."""
-    return functools.partial(run_batch, model)
+    return functools.partial(run_numpy, model)
 
 
 def pipeline(
