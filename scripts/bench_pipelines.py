@@ -120,10 +120,11 @@ def table(results, twins: list[str], count: int, repeats: int, before: bool, loa
         f"`bert-zoo run --task feature-extraction --pooling mean` on {count} generated short lines "
         f"(`make_lines`: 6 to 18 tokens each) in a fresh process: imports, model loading and compiles "
         f"included. Median of {repeats} runs alternating between twins{' and trees' if before else ''}, "
-        f"on {os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}) shared "
-        f"with other engineers' work (load average 1/5/15 min: {load[0]} at the start, {load[1]} at the "
-        f"end): the absolute seconds swing with that load, so read the ratios between twins of one tree, "
-        f"measured in the same run. before: the tree given as --before; after: this tree."
+        f"on {os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}), load "
+        f"average 1/5/15 min: {load[0]} at the start, {load[1]} at the end (above about 2 on this machine, "
+        f"other work shares the cores and the absolute seconds swing with it: then read the ratios between "
+        f"twins of one tree, measured in the same run). before: the tree given as --before (`before` below "
+        f"is commit 7eeb012, the last one before batching); after: this tree."
     )
     return "\n".join([START, "", caption, "", *rows, "", *notes, "", END]).replace("\n\n\n", "\n\n")
 
