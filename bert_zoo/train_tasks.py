@@ -164,6 +164,33 @@ def _language_modelling(args: Any, tokenizer: Any, train: Any, valid: Any, multi
     return task
 
 
+def _labelled_task(
+    args: Any,
+    cols: dict[str, Any],
+    valid: Any,
+    names: list[str],
+    examples: Callable[[dict[str, Any], str], list[dict[str, Any]]],
+    collate: Callable[[list[Any], int], dict[str, np.ndarray]],
+    score: Callable[[list[dict[str, np.ndarray]], list[Any]], dict[str, float]],
+) -> Task:
+    """The Task of a head trained on labels (sequence or token classification): the training examples,
+    the label maps as model kwargs, and with a validation file an `evaluate` that runs its batches and
+    returns the mean loss plus `score(batches, outputs)`."""
+    task = Task(HEADS[args.task], examples(cols, args.train_file), collate)
+    label2id = {name: i for i, name in enumerate(names)}
+    task.model_kwargs = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": label2id}
+    if valid is not None:
+        rows = examples(_columns(args, valid, args.validation_file), args.validation_file)
+        batches = [collate(b, 0) for b in _batches(rows, args.per_device_eval_batch_size)]
+
+        def evaluate(predict: Predict) -> dict[str, float]:
+            outputs = _run(predict, batches)
+            return {"loss": _mean_loss(outputs), **score(batches, outputs)}
+
+        task.evaluate = evaluate
+    return task
+
+
 def _classification(args: Any, tokenizer: Any, train: Any, valid: Any, multiple: int | None) -> Task:
     padder = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=multiple)
     cols = _columns(args, train, args.train_file)
@@ -189,25 +216,12 @@ def _classification(args: Any, tokenizer: Any, train: Any, valid: Any, multiple:
     def collate(chunk: list[Any], _micro: int) -> dict[str, np.ndarray]:
         return dict(padder(chunk))
 
-    task = Task(HEADS[args.task], examples(cols, args.train_file), collate)
-    task.model_kwargs = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": label2id}
-    if valid is not None:
-        batches = [
-            collate(b, 0)
-            for b in _batches(
-                examples(_columns(args, valid, args.validation_file), args.validation_file),
-                args.per_device_eval_batch_size,
-            )
-        ]
+    def score(batches: list[dict[str, np.ndarray]], outputs: list[Any]) -> dict[str, float]:
+        guess = np.concatenate([out["logits"].argmax(-1) for _, out in outputs])
+        truth = np.concatenate([b["labels"] for b in batches])
+        return metrics.classification_metrics(guess, truth)
 
-        def evaluate(predict: Predict) -> dict[str, float]:
-            outputs = _run(predict, batches)
-            guess = np.concatenate([out["logits"].argmax(-1) for _, out in outputs])
-            truth = np.concatenate([b["labels"] for b in batches])
-            return {"loss": _mean_loss(outputs), **metrics.classification_metrics(guess, truth)}
-
-        task.evaluate = evaluate
-    return task
+    return _labelled_task(args, cols, valid, names, examples, collate, score)
 
 
 def _token_classification(args: Any, tokenizer: Any, train: Any, valid: Any, multiple: int | None) -> Task:
@@ -239,29 +253,16 @@ def _token_classification(args: Any, tokenizer: Any, train: Any, valid: Any, mul
         batch = dict(padder([{k: v for k, v in row.items() if k != "labels"} for row in chunk]))
         return _pad_labels(batch, [row["labels"] for row in chunk])
 
-    task = Task(HEADS[args.task], examples(cols, args.train_file), collate)
-    task.model_kwargs = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": label2id}
-    if valid is not None:
-        batches = [
-            collate(b, 0)
-            for b in _batches(
-                examples(_columns(args, valid, args.validation_file), args.validation_file),
-                args.per_device_eval_batch_size,
-            )
-        ]
+    def score(batches: list[dict[str, np.ndarray]], outputs: list[Any]) -> dict[str, float]:
+        truth, guess = [], []
+        for batch, (_, out) in zip(batches, outputs):
+            for labels, logits in zip(batch["labels"], out["logits"]):
+                keep = labels != -100
+                truth.append([names[i] for i in labels[keep]])
+                guess.append([names[i] for i in logits.argmax(-1)[keep]])
+        return metrics.span_f1(truth, guess)
 
-        def evaluate(predict: Predict) -> dict[str, float]:
-            outputs = _run(predict, batches)
-            truth, guess = [], []
-            for batch, (_, out) in zip(batches, outputs):
-                for labels, logits in zip(batch["labels"], out["logits"]):
-                    keep = labels != -100
-                    truth.append([names[i] for i in labels[keep]])
-                    guess.append([names[i] for i in logits.argmax(-1)[keep]])
-            return {"loss": _mean_loss(outputs), **metrics.span_f1(truth, guess)}
-
-        task.evaluate = evaluate
-    return task
+    return _labelled_task(args, cols, valid, names, examples, collate, score)
 
 
 BUILDERS = {
