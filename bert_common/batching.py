@@ -15,7 +15,8 @@ features share a model call and how they are padded, and hands the answers back 
 - `collate`: features right-padded into the int64 arrays a runner takes (pad id, mask 0, type 0);
   padded rows are all padding and their outputs are dropped;
 - `run_batches`: runs the plan through the twin's runner and yields each batch's per-feature outputs,
-  trimmed back to each feature's own length (for the fields read per token);
+  trimmed back to each feature's own length (for the fields read per token). A twin that offers a
+  padding-free runner gets the batches where it is exact and pays (`use_padding_free`);
 - `in_input_order`: groups features back into their inputs and yields each input as soon as it and
   every input before it are complete, so answers stream in input order while batches finish.
 
@@ -31,6 +32,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from bert_common.packing import worth_packing
 
 Runner = Callable[[dict[str, np.ndarray]], Mapping[str, np.ndarray]]
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -117,6 +120,19 @@ def collate(
     return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
 
 
+def use_padding_free(features: Sequence[Mapping[str, Sequence[int]]], attention_mask: np.ndarray) -> bool:
+    """Whether a batch runs padding-free (docs/padding-free.md): exact, because every position a
+    pipeline reads is attended, and worth it (`bert_common.packing.worth_packing`: more than
+    MIN_PADDING_FRACTION of the collated [B, T] `attention_mask` is padding).
+
+    Exact means every feature's own attention_mask is all ones: the pipelines read each feature's first
+    len(input_ids) positions, and the padding-free path returns zeros at positions it skips, where the
+    padded path returns numbers (a feature tokenized with padding="max_length" holds such positions).
+    """
+    attended = all(all(f.get("attention_mask", ())) for f in features)
+    return attended and worth_packing(attention_mask)
+
+
 def run_batches(
     features: Sequence[Mapping[str, Sequence[int]]],
     runner: Runner,
@@ -128,6 +144,7 @@ def run_batches(
     fields: Sequence[str],
     token_fields: Sequence[str] = (),
     who: str = "the model",
+    padding_free_runner: Runner | None = None,
 ) -> Iterator[tuple[list[int], list[dict[str, np.ndarray]]]]:
     """Run `features` through `runner` in the batches of `plan_batches`; per batch, yield
     (feature indices, each feature's outputs), lazily, one batch per step.
@@ -136,6 +153,8 @@ def run_batches(
     fields: the output fields kept; token_fields: those with a token axis ([B, T, ...]), cut back to
     each feature's own length (the others, e.g. sequence logits [B, Y], are kept whole).
     max_length / static_shapes: see `padded_shape`. who: the runner, as error messages name it.
+    padding_free_runner: the same model run padding-free, or None (default: every batch runs padded);
+    it gets the batches `use_padding_free` picks.
 
     Raises RuntimeError when the runner returns none of a field.
     """
@@ -145,16 +164,18 @@ def run_batches(
         rows, length = padded_shape(
             len(chosen), longest, batch_size, max_length, static_shapes, total=len(features)
         )
-        out = runner(collate(chosen, pad_token_id, length=length, rows=rows))
+        arrays = collate(chosen, pad_token_id, length=length, rows=rows)
+        packed = padding_free_runner is not None and use_padding_free(chosen, arrays["attention_mask"])
+        out = (padding_free_runner if packed else runner)(arrays)
         missing = [name for name in fields if name not in out]
         if missing:
             raise RuntimeError(f"{who} returned no {missing}")
-        arrays = {name: np.asarray(out[name]) for name in fields}
+        outputs = {name: np.asarray(out[name]) for name in fields}
         per_feature = []
         for row, feature in enumerate(chosen):
             n = len(feature["input_ids"])
             per_feature.append(
-                {name: a[row][:n] if name in token_fields else a[row] for name, a in arrays.items()}
+                {name: a[row][:n] if name in token_fields else a[row] for name, a in outputs.items()}
             )
         yield batch, per_feature
 

@@ -142,6 +142,8 @@ class Pipeline:
     static_shapes: pad every batch to a length bucket and a power-of-two row count
         (`bert_common.batching.padded_shape`), for runners that compile once per input shape (default
         False: padded to the batch's longest feature).
+    padding_free_runner: the runner's model run padding-free, or None (default); when given, the
+        batches where it is exact and pays run through it (`bert_common.batching.use_padding_free`).
     defaults: task parameters used when a call does not give them (e.g. top_k).
 
     Raises ValueError for a batch_size that is not a positive int, and the task's parameter errors.
@@ -158,6 +160,7 @@ class Pipeline:
         batch_size: int = 8,
         model: Any = None,
         static_shapes: bool = False,
+        padding_free_runner: Runner | None = None,
         **defaults: Any,
     ) -> None:
         self.task = get_task(task)
@@ -168,6 +171,7 @@ class Pipeline:
         self.batch_size = _check_batch_size(batch_size)
         self.model = model
         self.static_shapes = bool(static_shapes)
+        self.padding_free_runner = padding_free_runner
         self._handler: TaskHandler = HANDLERS[self.task.name]
         self.defaults = self._handler.check_params(defaults)
         self._handler.check_against(self, self.defaults)
@@ -285,6 +289,7 @@ class Pipeline:
             fields=self.task.outputs,
             token_fields=self.task.outputs if self.task.per_token else (),
             who=f"the {self.framework} model for {self.task.name}",
+            padding_free_runner=self.padding_free_runner,
         )
         for index, outputs in in_input_order([len(p.features) for p in prepared], batches):
             yield self._handler.finish(self, prepared[index], outputs, params)

@@ -133,6 +133,7 @@ def build_pipeline(
     make_runner: Callable[[Any], Runner],
     model_type: type,
     static_shapes: bool = False,
+    make_padding_free_runner: Callable[[Any], Runner] | None = None,
     twin: str | None = None,
     framework: str | None = None,
     batch_size: int = 8,
@@ -150,7 +151,9 @@ def build_pipeline(
     make_runner(model) -> the batch runner (numpy arrays [B, T] in, numpy outputs out), made once per
     pipeline (a twin that compiles keeps its compiled function there). model_type: the twin's model base
     class, to recognise loaded models. static_shapes: the runner compiles once per input shape, so
-    batches are padded to length buckets (`bert_common.batching.padded_shape`). twin: the calling twin, "pt", "tf" or "flax" (a twin that passes its name as `framework=`
+    batches are padded to length buckets (`bert_common.batching.padded_shape`).
+    make_padding_free_runner(model) -> the same runner padding-free, or None (default: every batch runs
+    padded); the pipeline picks it per batch (`bert_common.batching.use_padding_free`). twin: the calling twin, "pt", "tf" or "flax" (a twin that passes its name as `framework=`
     instead, as before `twin=` existed, is read that way).
     framework: the user's `framework=` argument, as in Transformers: None, or the twin's own name.
     dtype / torch_dtype (its older name) / model_kwargs: arguments of the twin's from_pretrained when
@@ -214,6 +217,7 @@ def build_pipeline(
         batch_size=batch_size,
         model=loaded,
         static_shapes=static_shapes,
+        padding_free_runner=make_padding_free_runner(loaded) if make_padding_free_runner else None,
         **defaults,
     )
 

@@ -4,9 +4,11 @@
     fill = pipeline("fill-mask", model="path/to/bert-base-uncased")
     fill("Paris is the [MASK] of France.")
 
-Only the network runs here, one padded batch at a time (`make_runner`); tokenization, batching (sorted by
+Only the network runs here, one batch at a time (`make_runner`); tokenization, batching (sorted by
 length, padded to each batch's longest feature: eager PyTorch needs no fixed shapes) and post-processing
-are bert_common's, so the three twins give the same answers. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
+are bert_common's, so the three twins give the same answers. A batch whose padding is worth skipping runs
+padding-free (`make_padding_free_runner`, picked per batch by `bert_common.batching.use_padding_free`):
+eager PyTorch packs to the exact token count, so no shape is compiled twice. `load_model` / `run_numpy` are the numpy-facing interface every twin offers
 (used by the pipelines, `bert-zoo convert` verification and `bert-zoo diff`).
 
 Shape legend: B batch, T sequence length (the arrays of `run_numpy` keep the model's shapes).
@@ -62,6 +64,13 @@ def make_runner(model: BertPreTrainedModel) -> Callable[[dict[str, np.ndarray]],
     return functools.partial(run_numpy, model)
 
 
+def make_padding_free_runner(model: BertPreTrainedModel) -> Callable[[dict[str, np.ndarray]], dict[str, Any]]:
+    """`make_runner`'s runner with `padding_free=True`: the dense layers run on the attended tokens only
+    (docs/padding-free.md); outputs at attended positions agree with the padded path within 1e-5, padded
+    positions come out as zeros (the pipelines do not read them)."""
+    return functools.partial(run_numpy, model, padding_free=True)
+
+
 def pipeline(
     task: str,
     model: Any = None,
@@ -97,6 +106,7 @@ def pipeline(
         twin="pt",
         load=load,
         make_runner=make_runner,
+        make_padding_free_runner=make_padding_free_runner,
         model_type=BertPreTrainedModel,
         batch_size=batch_size,
         **kwargs,

@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from bert_common import BertTokenizerFast
-from bert_common.batching import collate, in_input_order, length_buckets, padded_shape, plan_batches
+from bert_common.batching import (
+    collate,
+    in_input_order,
+    length_buckets,
+    padded_shape,
+    plan_batches,
+    run_batches,
+    use_padding_free,
+)
 from conversion.checkpoint import save_pretrained
 from tests.pipelines.conftest import VOCAB, WORDS, random_weights, tiny_config
 
@@ -94,6 +102,41 @@ def test_answers_come_in_input_order_as_soon_as_their_prefix_is_complete():
         list(in_input_order([1, 1], iter([([0], ["a"])])))
 
 
+def test_padding_free_only_where_every_read_position_is_attended_and_padding_is_worth_skipping():
+    ragged = collate([{"input_ids": [5] * 8}, {"input_ids": [5] * 2}], pad_token_id=0)  # 6 of 16 padded
+    assert use_padding_free([{"input_ids": [5] * 8}, {"input_ids": [5] * 2}], ragged["attention_mask"])
+    # a feature that holds its own padding (padding="max_length"): the pipeline reads those positions
+    padded_feature = {"input_ids": [5, 5, 0, 0], "attention_mask": [1, 1, 0, 0]}
+    batch = collate([padded_feature, {"input_ids": [5]}], pad_token_id=0)
+    assert not use_padding_free([padded_feature, {"input_ids": [5]}], batch["attention_mask"])
+    # 1 padded position of 16 (6%) is below MIN_PADDING_FRACTION (10%)
+    close = collate([{"input_ids": [5] * 8}, {"input_ids": [5] * 7}], pad_token_id=0)
+    assert not use_padding_free([{"input_ids": [5] * 8}, {"input_ids": [5] * 7}], close["attention_mask"])
+
+
+def test_run_batches_sends_only_the_picked_batches_to_the_padding_free_runner():
+    calls = []
+
+    def runner(kind):
+        def run(arrays):
+            calls.append((kind, arrays["attention_mask"].shape))
+            return {"logits": np.zeros((arrays["input_ids"].shape[0], 2), np.float32)}
+
+        return run
+
+    features = [{"input_ids": [5] * n} for n in (2, 8, 9, 9)]  # batches [2, 8] (37% padding), [9, 9] (none)
+    common = {"batch_size": 2, "pad_token_id": 0, "max_length": 16, "static_shapes": False}
+    list(
+        run_batches(
+            features, runner("padded"), fields=["logits"], padding_free_runner=runner("free"), **common
+        )
+    )
+    assert calls == [("free", (2, 8)), ("padded", (2, 9))]
+    calls.clear()
+    list(run_batches(features, runner("padded"), fields=["logits"], **common))  # no padding-free runner
+    assert calls == [("padded", (2, 8)), ("padded", (2, 9))]
+
+
 # ---- each twin: batched and padded answers equal the unbatched forward pass
 
 
@@ -117,6 +160,28 @@ def test_batched_features_equal_the_unbatched_forward_pass(task_models, texts, n
     streamed = list(pipe.answers(iter(texts), window=6, batch_size=3, return_tensors=True))
     for a, b in zip(batched, streamed):
         assert float(np.max(np.abs(a - b))) <= 1e-5
+
+
+def test_pytorch_pipeline_runs_ragged_batches_padding_free_but_never_a_feature_with_its_own_padding(
+    task_models, texts
+):
+    """The PyTorch pipelines pick the padding-free path per batch (bert_common.batching.use_padding_free);
+    the answers equal the padded path within 1e-5 (and the unbatched pass: the test above). With
+    padding="max_length" every feature holds padding the answer reads, so nothing runs padding-free."""
+    pipe = twin("pt").pipeline("feature-extraction", model=task_models["feature-extraction"], batch_size=4)
+    used = []
+    padding_free_runner = pipe.padding_free_runner
+    pipe.padding_free_runner = lambda arrays: (
+        used.append(arrays["input_ids"].shape) or padding_free_runner(arrays)
+    )
+    free = pipe(texts, return_tensors=True)
+    assert len(used) >= 2  # of the 4 sorted batches of 3..42 tokens, those with > 10% padding
+    pipe.padding_free_runner = None
+    padded = pipe(texts, return_tensors=True)
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(free, padded)) <= 1e-5
+    pipe.padding_free_runner = lambda arrays: used.append("max_length") or padding_free_runner(arrays)
+    pipe(texts, return_tensors=True, tokenize_kwargs={"padding": "max_length", "max_length": 48})
+    assert "max_length" not in used
 
 
 @pytest.mark.parametrize("name", TWINS)
