@@ -162,8 +162,9 @@ def preset(name: str, lengths: Sequence[int] | None = None, batches: Sequence[in
                     if (twin, mode, dtype) not in measured:  # the rows measure the others
                         cases.append(Case(twin, mode, dtype, 8, 128))
             cases.append(Case(twin, "forward", "bf16", 16, 256, ragged=(16, 256)))
-            if twin != "pt":
+            if twin != "pt":  # the ragged rows, padded and padding-free, in Keras and Flax
                 cases.append(Case(twin, "forward", "fp32", 16, 256, ragged=(16, 256)))
+                cases.append(Case(twin, "forward", "fp32", 16, 256, ragged=(16, 256), padding_free=True))
             cases += series(twin, 8, 128, lengths or (32, 64, 128, 256, 512), base=twin != "pt")
         cases += [
             Case("pt", "forward", "fp32", b, 128, series="batch") for b in batches or (1, 2, 4, 16, 32, 64)

@@ -146,9 +146,12 @@ def _tf_runner(model: Any, case: Case, batch: dict[str, np.ndarray], state: dict
     if case.mode == "train":
         x = {k: batch[k] for k in TOKEN_INPUTS}
         return lambda: model.train_on_batch(x, batch["labels"])
-    if "call" not in state:
-        state["call"] = tf.function(lambda x: model(x, training=False).logits, jit_compile=True)
-    call = state["call"]
+    name = "call padding-free" if case.padding_free else "call"  # one XLA program per setting
+    if name not in state:
+        state[name] = tf.function(
+            lambda x: model(x, training=False, padding_free=case.padding_free).logits, jit_compile=True
+        )
+    call = state[name]
     inputs = {k: tf.constant(batch[k]) for k in TOKEN_INPUTS}
     return lambda: call(inputs).numpy()
 

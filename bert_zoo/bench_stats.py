@@ -28,7 +28,8 @@ TWIN_NAMES = {"pt": "PyTorch", "tf": "Keras", "flax": "Flax"}
 MODES = ("forward", "train")
 DTYPES = ("fp32", "bf16")
 REFERENCES = ("transformers", "onnxruntime", "none")
-PADDING_FREE_TWINS = ("pt", "flax")  # the twins whose models take padding_free (not Keras yet)
+PADDING_FREE_TWINS = ("pt", "tf", "flax")  # the twins whose models take padding_free (all three)
+PADDING_FREE_MODES = ("forward",)  # the bench times padding-free forward passes (its training is not timed)
 FAST_GROUP = ("pt", "forward", "fp32")  # the cases bert_zoo.fast runs
 
 
@@ -96,8 +97,10 @@ def check_case(case: Case, max_positions: int) -> None:
         raise ValueError(
             f"length {case.length} exceeds the config's max_position_embeddings ({max_positions})"
         )
-    if case.padding_free and case.twin not in PADDING_FREE_TWINS:
-        raise ValueError(f"padding-free runs in the {', '.join(PADDING_FREE_TWINS)} twins, not {case.twin!r}")
+    if case.padding_free and (case.twin not in PADDING_FREE_TWINS or case.mode not in PADDING_FREE_MODES):
+        raise ValueError(
+            f"the bench times padding-free {', '.join(PADDING_FREE_MODES)} passes, not {case.key}"
+        )
     if case.fast and case.fast not in FAST_BACKENDS:
         raise ValueError(f"unknown fast backend {case.fast!r}; choose {', '.join(FAST_BACKENDS)}")
     if case.fast and (case.twin, case.mode, case.dtype) != FAST_GROUP:

@@ -24,8 +24,10 @@ from bert_zoo.bench import (
     ROW_ORT,
     ROW_TRAIN,
     preset,
+    tiny_config,
 )
 from bert_zoo.bench_report import load_line
+from bert_zoo.bench_runners import Sides
 from bert_zoo.bench_stats import Case, Result, alternate, check_case, make_batch, padding_speedups
 from bert_zoo.cli import main
 
@@ -185,8 +187,9 @@ def test_padding_free_cases_are_named_and_refused_where_no_twin_runs_them():
     assert free.key == "pt forward fp32 16x256 ragged 16..256 padding-free vs transformers"
     check_case(free, 512)
     check_case(replace(free, twin="flax"), 512)
-    with pytest.raises(ValueError, match="padding-free runs in the pt, flax twins, not 'tf'"):
-        check_case(replace(free, twin="tf"), 512)
+    check_case(replace(free, twin="tf"), 512)
+    with pytest.raises(ValueError, match="the bench times padding-free forward passes, not pt train fp32"):
+        check_case(replace(free, mode="train"), 512)
     # the issue preset times the ragged batch twice, padded and padding-free, both against Transformers
     ragged = [c for c in preset("issue").cases if c.row.startswith("ragged batch")]
     assert [(c.padding_free, c.reference) for c in ragged] == [
@@ -194,6 +197,21 @@ def test_padding_free_cases_are_named_and_refused_where_no_twin_runs_them():
         (True, "transformers"),
     ]
     assert ragged[0].lengths().tolist() == ragged[1].lengths().tolist()
+
+
+@pytest.mark.parametrize("twin", ["pt", "tf", "flax"])
+def test_padding_free_cases_time_the_same_logits_as_the_padded_ones(twin):
+    """The bench's padding-free runner of each twin computes what its padded runner does (within the
+    numerics contract), on a ragged batch: it times the real thing, not a cheaper wrong one."""
+    config = tiny_config()
+    padded = Case(twin, "forward", "fp32", 4, 16, ragged=(2, 16), reference="none")
+    free = replace(padded, padding_free=True)
+    batch = make_batch(padded, config.vocab_size, config.num_labels)
+    sides = Sides(config)
+    want = np.asarray(sides.runners(padded, batch)[0]())
+    got = np.asarray(sides.runners(free, batch)[0]())  # the same group: the same weights
+    assert padded.padding > 0.2 and got.shape == want.shape == (4, config.num_labels)
+    assert float(np.max(np.abs(got - want))) <= 1e-5
 
 
 def test_fast_cases_are_named_and_refused_outside_the_pytorch_fp32_forward():
