@@ -93,17 +93,20 @@ def test_run_writes_lines_in_input_order_while_batches_still_run(task_models, mo
     real = load_twin("pt")
 
     class CountedTwin:
-        """The PyTorch twin, with its runner counting the model calls."""
+        """The PyTorch twin, with its runners (padded and padding-free) counting the model calls."""
 
         def pipeline(self, *args, **kwargs):
             pipe = real.pipeline(*args, **kwargs)
-            runner = pipe.runner
 
-            def counted(arrays):
-                calls.append(len(arrays["input_ids"]))
-                return runner(arrays)
+            def counted(runner):
+                def run(arrays):
+                    calls.append(len(arrays["input_ids"]))
+                    return runner(arrays)
 
-            pipe.runner = counted
+                return run
+
+            pipe.runner = counted(pipe.runner)
+            pipe.padding_free_runner = counted(pipe.padding_free_runner)
             return pipe
 
     class Out:
