@@ -79,6 +79,9 @@ class CompiledForward:
     whose dtype policy computes in another dtype than float32 (`mixed_bfloat16`) runs eagerly: the
     graph's fused kernels round bfloat16 differently (the tiny feature-extraction model of
     tests/pipelines moves by 0.035, beyond the 0.03 it keeps from Transformers' bfloat16 answer).
+    Traced without AutoGraph (`autograph=False`): the model holds no Python control flow on tensor
+    values (Keras runs its layers unconverted anyway), and converting the few functions around them
+    took about a third of the trace (0.3 to 0.5 s of `bert-zoo run`'s start, cProfile).
 
     model: a bert_tf model. device: a TensorFlow device string, or None for TensorFlow's placement.
     """
@@ -88,7 +91,10 @@ class CompiledForward:
         self.device = device
         spec = tf.TensorSpec([None, None], tf.int64)
         self.function = tf.function(
-            self._forward, jit_compile=False, input_signature=[{name: spec for name in MODEL_INPUTS}]
+            self._forward,
+            jit_compile=False,
+            autograph=False,
+            input_signature=[{name: spec for name in MODEL_INPUTS}],
         )
 
     def _forward(self, arrays: dict[str, tf.Tensor]) -> dict[str, Any]:

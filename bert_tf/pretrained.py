@@ -27,7 +27,7 @@ from bert_common.model_api import (
     resized_vocab_size,
 )
 from bert_tf import loading
-from bert_tf import outputs as _outputs  # noqa: F401  (registers the output classes with Keras)
+from bert_tf import outputs as _outputs  # also registers the output classes with Keras
 from bert_tf.attention import reshape_variable
 from bert_tf.export import export_saved_model
 from bert_tf.training import KerasTrainingMixin

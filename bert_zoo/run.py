@@ -15,10 +15,11 @@ UTF-8 text (binary data), an input that tokenizes to nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,13 @@ from bert_zoo.twins import load_twin
 # Inputs per model call of `bert-zoo run` (the library's pipelines default to Transformers-like 8): on
 # 2,000 short lines, 32 runs every twin near its best (docs/pipelines.md, scripts/bench_pipelines.py).
 DEFAULT_BATCH_SIZE = 32
+
+# Modules a twin's framework imports when they are installed, for features `bert-zoo run` never uses:
+# TensorFlow imports JAX (TensorFlow Lite's JAX converter), Keras pandas (DataFrames in `fit`) and
+# matplotlib (`plot_image_gallery`). Each library imports them inside try/except ImportError and carries
+# on without them; skipping them takes 0.9 to 1.4 s (about 30%) off importing the TensorFlow twin on the
+# 2-core machine of docs/pipelines.md (`python -X importtime`, under load).
+UNUSED_IMPORTS: dict[str, tuple[str, ...]] = {"tf": ("jax", "pandas", "matplotlib")}
 
 
 def add_parser(sub: Any) -> None:
@@ -89,6 +97,25 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+@contextlib.contextmanager
+def skipped_imports(names: Iterable[str]) -> Iterator[None]:
+    """Inside the block, importing one of the top-level modules `names` raises ImportError, as if it
+    were not installed (those already imported stay); afterwards they import normally again.
+
+    What a library imported inside the block keeps what it did without them (e.g. Keras' pandas support
+    stays off in this process); `bert-zoo run` loads a twin inside it (UNUSED_IMPORTS).
+    """
+    skipped = [name for name in dict.fromkeys(names) if name not in sys.modules]
+    for name in skipped:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not importable"
+    try:
+        yield
+    finally:
+        for name in skipped:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def _read_stdin() -> list[str]:
@@ -164,15 +191,13 @@ def _task_inputs(task: str, lines: list[str], context: str | None) -> list[Any]:
 
 
 def _jsonable(value: Any) -> Any:
+    """What `json.dumps` cannot write itself, as plain Python (its `default`): arrays as lists, numpy
+    scalars as numbers; anything else is a TypeError naming the type, as json.dumps raises."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -195,7 +220,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # spinning starves the work itself (2,000 lines: 7x slower under load). Waiting threads sleep
     # instead, unless the user chose (read when PyTorch loads, so set before the twin is imported).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    twin = load_twin(args.framework)
+    with skipped_imports(UNUSED_IMPORTS.get(args.framework, ())):
+        twin = load_twin(args.framework)
     params: dict[str, Any] = {}
     if args.top_k is not None:
         if task.name not in ("fill-mask", "text-classification", "question-answering"):
@@ -232,8 +258,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for n, (item, result) in enumerate(zip(items, pipe.answers(items, **params)), 1):
         try:  # NaN is not JSON: a NaN output (from NaN weights) is an error, not an invalid line
+            # numpy values through `default`: a feature vector's 384 floats are not visited in Python
             line = json.dumps(
-                {"input": item, "output": _jsonable(result)}, ensure_ascii=False, allow_nan=False
+                {"input": item, "output": result}, ensure_ascii=False, allow_nan=False, default=_jsonable
             )
         except ValueError:
             raise CliError(
