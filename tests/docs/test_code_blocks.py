@@ -1,8 +1,9 @@
 """Every Python code block of README.md and docs/ runs (tests/docs/blocks.py says how).
 
 Each page runs in its own process (the frameworks' global state stays apart), in an empty working
-directory, with the hub offline, on the embedded all-MiniLM-L6-v2 or models the page itself saves. A
-failure names the page, the line of the block and the error.
+directory, with the hub offline, on the embedded all-MiniLM-L6-v2 or models the page itself saves;
+several pages run at once (conftest.py's `page_runs`). A failure names the page, the line of the block
+and the error.
 """
 
 from __future__ import annotations
@@ -15,33 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.docs.blocks import ROOT, documentation_pages, python_blocks
-
-PAGES = [p for p in documentation_pages() if python_blocks(p)]
-
-
-def page_id(path: Path) -> str:
-    return path.relative_to(ROOT).as_posix()
+from tests.docs.conftest import PAGES, page_id
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
-def test_every_python_block_of_the_page_runs(page, tmp_path):
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HF_HUB_OFFLINE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "MPLBACKEND": "Agg",
-    }
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "docs" / "blocks.py"), str(page)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
-    assert done.returncode == 0, "\n".join([*failed, "", done.stderr[-3000:]])
+def test_every_python_block_of_the_page_runs(page, page_runs):
+    done = page_runs.result(page_id(page))
+    assert done.returncode == 0, "\n".join([*done.failed, "", done.stderr[-3000:]])
 
 
 def test_the_pages_with_code_are_found():

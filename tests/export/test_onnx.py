@@ -2,7 +2,8 @@
 
 The checks here do not trust the exporter's own verification: each test also runs the written file in
 onnxruntime on inputs of a shape the exporter never saw and compares with the bert_pt twin loaded
-afresh from the checkpoint.
+afresh from the checkpoint. The embedded model's export with the transformer optimizer is checked by
+tests/docs/test_export_examples.py, on the export docs/export.md's example makes.
 
 Shape legend: B batch, C choices, T positions, S encoder length, H hidden size, V vocabulary size.
 """
@@ -17,7 +18,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from bert_common import BertConfig, BertTokenizerFast
+from bert_common import BertConfig
 from bert_pt.pipelines import load_model, run_numpy
 from bert_zoo import export_onnx
 from bert_zoo.export import ExportError, ExportVerificationError, export
@@ -85,36 +86,6 @@ def test_every_head_exports_to_onnx_with_dynamic_axes_and_matches_the_twin(case,
         assert got[name].shape == want[name].shape
         np.testing.assert_allclose(got[name], want[name], rtol=0, atol=ATOL, err_msg=f"{case} {name}")
     assert json.loads((out / "config.json").read_text())["architectures"] == [head]
-
-
-def test_the_embedded_model_with_the_transformer_optimizer(minilm, tmp_path):
-    out = tmp_path / "minilm"
-    result = export(minilm, out, to="onnx", optimize=True)
-    assert {c.graph for c in result.checks} == {"onnxruntime", "onnxruntime optimized"}
-    assert result.passed and result.worst() <= ATOL
-    report = json.loads((out / "export.json").read_text())
-    assert report["head"] == "BertModel" and report["opset"] == export_onnx.DEFAULT_OPSET
-    assert report["fused_operators"].get("SkipLayerNormalization", 0) >= 6  # the optimizer did fuse
-    assert report["inputs"]["input_ids"] == {"dtype": "int64", "shape": ["batch", "sequence"]}
-    assert report["outputs"]["last_hidden_state"]["shape"] == ["batch", "sequence", 384]
-    for name in (
-        "vocab.txt",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "config.json",
-        "model.optimized.onnx",
-    ):
-        assert (out / name).is_file(), name
-
-    # Deployment as a user does it: the exported tokenizer files and the graph, no twin involved.
-    tokenizer = BertTokenizerFast.from_pretrained(out)
-    texts = ["A man is eating food.", "Someone is riding a white horse on an enclosed ground."]
-    arrays = dict(tokenizer(texts, padding=True, return_tensors="np"))
-    model, _config, _ = load_model("BertModel", str(minilm))
-    want = run_numpy(model, arrays)["last_hidden_state"]
-    for file in ("model.onnx", "model.optimized.onnx"):
-        got = run_onnx(out / file, arrays)["last_hidden_state"]
-        np.testing.assert_allclose(got, want, rtol=0, atol=ATOL, err_msg=file)
 
 
 def test_opset_14_and_a_loaded_model(tiny_checkpoints, tmp_path):

@@ -3,7 +3,9 @@ and int64 signatures, the raw-strings endpoints with the in-graph tokenizer, and
 
 The checks here do not trust the exporter's own verification: each test loads the written directory with
 `tf.saved_model.load` and runs it on inputs of a shape the exporter never saw, against the bert_tf model
-loaded afresh from the checkpoint (or, for raw strings, on the ids of the fast tokenizer).
+loaded afresh from the checkpoint (or, for raw strings, on the ids of the fast tokenizer). Each head is
+exported once for the module (`exported`). The embedded model's raw-strings export is checked by
+tests/docs/test_export_examples.py, on the export docs/export.md's example makes.
 
 Shape legend: B batch, C choices, T positions, S encoder length, H hidden size.
 """
@@ -52,11 +54,33 @@ def assert_close(got, want, names, what):
         )
 
 
+# The head exported from a loaded bert_tf model rather than from its checkpoint directory.
+LOADED = "BertForTokenClassification"
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_checkpoints, tmp_path_factory):
+    """case -> (ExportResult, directory): each head exported once, shared by the tests of this module
+    that read an export without changing it. LOADED is exported from the model `load_model` gives (the
+    loaded-model path), every other case from its checkpoint directory."""
+    made = {}
+
+    def get(case):
+        if case not in made:
+            source = tiny_checkpoints[case]
+            if case == LOADED:
+                source, _config, _ = load_model(case_head(case), str(source))
+            out = tmp_path_factory.mktemp("savedmodel") / case.replace("+", "_")
+            made[case] = (export(source, out, to="savedmodel"), out)
+        return made[case]
+
+    return get
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_every_head_exports_to_a_savedmodel_and_matches_the_twin(case, tiny_checkpoints, tmp_path):
+def test_every_head_exports_to_a_savedmodel_and_matches_the_twin(case, tiny_checkpoints, exported):
     head = case_head(case)
-    out = tmp_path / "tf"
-    result = export(tiny_checkpoints[case], out, to="savedmodel")
+    result, out = exported(case)
 
     model, config, _ = load_model(head, str(tiny_checkpoints[case]))
     fields = list(expected_shapes(head, config, with_loss=False))
@@ -81,10 +105,9 @@ def test_every_head_exports_to_a_savedmodel_and_matches_the_twin(case, tiny_chec
     assert_close(loaded.serve(**ids_only), run_numpy(model, ids_only, **flags(config)), fields, "ids only")
 
 
-def test_serve_is_what_keras_users_call(tiny_checkpoints, tmp_path):
+def test_serve_is_what_keras_users_call(tiny_checkpoints, exported):
     source = tiny_checkpoints["BertForSequenceClassification"]
-    out = tmp_path / "tf"
-    export(source, out, to="savedmodel")
+    _result, out = exported("BertForSequenceClassification")
     model, _config, _ = load_model("BertForSequenceClassification", str(source))
     ids = np.array([[2, 17, 30, 41, 3], [2, 50, 3, 0, 0]], np.int64)  # what numpy and TFBertTokenizer give
     mask = (ids > 0).astype(np.int64)
@@ -200,13 +223,12 @@ def test_text_for_a_head_that_cannot_take_it_and_other_bad_input(tiny_checkpoint
 
 
 def test_a_loaded_keras_model_and_a_wrong_graph_that_fails_verification(
-    tiny_checkpoints, tmp_path, monkeypatch
+    tiny_checkpoints, exported, tmp_path, monkeypatch
 ):
-    model, _config, _ = load_model(
-        "BertForTokenClassification", str(tiny_checkpoints["BertForTokenClassification"])
-    )
-    result = export(model, tmp_path / "loaded", to="savedmodel")
+    # The loaded model's export is the per-head test's LOADED case (checked there against the twin too).
+    result, out = exported(LOADED)
     assert result.passed and result.head == "BertForTokenClassification"
+    assert json.loads((out / "export.json").read_text())["source"] == "TFBertForTokenClassification"
 
     # A SavedModel whose forward pass is off by 1e-3: verification must fail and write nothing.
     real = tf_export.forward_function
@@ -223,19 +245,3 @@ def test_a_loaded_keras_model_and_a_wrong_graph_that_fails_verification(
     ):
         export(tiny_checkpoints["BertForSequenceClassification"], out, to="savedmodel")
     assert not out.exists() and staging_leftovers(out) == []
-
-
-@pytest.mark.integration
-def test_the_embedded_model_with_raw_strings(minilm, tmp_path):
-    import tensorflow_text  # noqa: F401
-
-    out = tmp_path / "minilm"
-    result = export(minilm, out, to="savedmodel", text=True)
-    assert result.passed and result.worst(TOKENIZER_CHECK) == 0.0
-    loaded = tf.saved_model.load(str(out))
-    fast = BertTokenizerFast.from_pretrained(out)  # the tokenizer files came along
-    model, _config, _ = load_model("BertModel", str(minilm))
-    want = run_numpy(model, dict(fast(TEXTS, padding=True, return_tensors="np")))
-    got = loaded.serve_text(tf.constant(TEXTS))
-    for name in ("last_hidden_state", "pooler_output"):
-        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=ATOL, err_msg=name)

@@ -2,7 +2,10 @@
 that is deserialized and called.
 
 Each test also deserializes the written file itself and calls it on a shape the exporter never ran,
-against the bert_flax twin loaded afresh (and, for the embedded model, against bert_pt too).
+against the bert_flax twin loaded afresh. Each head is exported once, by a helper process that works
+while the tests before these run (conftest.py's `stablehlo_exports`). The embedded model's export
+(against bert_pt too) is checked by tests/docs/test_export_examples.py, on the export docs/export.md's
+example makes.
 
 Shape legend: B batch, C choices, T positions, S encoder length, H hidden size.
 """
@@ -15,13 +18,12 @@ import numpy as np
 import pytest
 from jax import export as jax_export
 
-from bert_common import BertTokenizerFast
 from bert_flax.pipelines import load_model, run_numpy
 from bert_zoo import export_stablehlo
 from bert_zoo.export import ExportError, ExportVerificationError, export
 from bert_zoo.export_common import VERIFY_SHAPES
 from tests.common.head_spec import expected_shapes
-from tests.export.conftest import CASES, case_head, staging_leftovers
+from tests.export.conftest import CASES, MULTI_PLATFORM, case_head, staging_leftovers
 from tests.export.test_onnx import fresh_batch
 from tests.helpers import ATOL
 
@@ -35,10 +37,9 @@ def int32(arrays):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_every_head_exports_to_stablehlo_with_symbolic_shapes(case, tiny_checkpoints, tmp_path):
+def test_every_head_exports_to_stablehlo_with_symbolic_shapes(case, tiny_checkpoints, stablehlo_exports):
     head = case_head(case)
-    out = tmp_path / "hlo"
-    result = export(tiny_checkpoints[case], out, to="stablehlo")
+    result, out = stablehlo_exports(case)  # export(checkpoint, out, to="stablehlo"), in the helper
     model, config, _ = load_model(head, str(tiny_checkpoints[case]))
     fields = sorted(expected_shapes(head, config, with_loss=False))
     assert sorted(result.outputs) == fields
@@ -57,31 +58,6 @@ def test_every_head_exports_to_stablehlo_with_symbolic_shapes(case, tiny_checkpo
         )
 
 
-def test_the_embedded_model_agrees_with_both_twins(minilm, tmp_path):
-    from bert_pt.pipelines import load_model as load_pt
-    from bert_pt.pipelines import run_numpy as run_pt
-
-    out = tmp_path / "minilm"
-    result = export(minilm, out, to="stablehlo")
-    assert result.passed
-    report = json.loads((out / "export.json").read_text())
-    assert report["inputs"]["input_ids"] == {"dtype": "int32", "shape": ["batch", "sequence"]}
-    assert report["outputs"]["last_hidden_state"]["shape"] == ["batch", "sequence", 384]
-    assert report["platforms"] == ["cpu"]
-
-    tokenizer = BertTokenizerFast.from_pretrained(out)
-    arrays = dict(
-        tokenizer(
-            ["A man is eating food.", "A man rides a horse in a field."], padding=True, return_tensors="np"
-        )
-    )
-    got = load_exported(out / "model.stablehlo").call(**int32(arrays))
-    pt_model, _config, _ = load_pt("BertModel", str(minilm))
-    want = run_pt(pt_model, arrays)
-    for name in ("last_hidden_state", "pooler_output"):
-        np.testing.assert_allclose(np.asarray(got[name]), want[name], rtol=0, atol=ATOL, err_msg=name)
-
-
 def test_a_sequence_longer_than_the_position_table_is_refused_at_call_time(tiny_checkpoints, tmp_path):
     out = tmp_path / "hlo"
     export(tiny_checkpoints["BertModel"], out, to="stablehlo", verify=False)
@@ -93,13 +69,14 @@ def test_a_sequence_longer_than_the_position_table_is_refused_at_call_time(tiny_
         exported.call(input_ids=ids, attention_mask=ids, token_type_ids=0 * ids)
 
 
-def test_lowering_for_several_platforms(tiny_checkpoints, tmp_path):
-    out = tmp_path / "multi"
-    result = export(
-        tiny_checkpoints["BertForSequenceClassification"], out, to="stablehlo", platforms=["cpu", "cuda"]
-    )
+def test_lowering_for_several_platforms(stablehlo_exports):
+    # The per-head test's MULTI_PLATFORM case (checked there on a fresh shape against the twin too).
+    result, out = stablehlo_exports(MULTI_PLATFORM)
     assert result.passed
     assert load_exported(out / "model.stablehlo").platforms == ("cpu", "cuda")
+    assert json.loads((out / "export.json").read_text())["platforms"] == ["cpu", "cuda"]
+    # the default lowers for this machine's backend only
+    assert load_exported(stablehlo_exports("BertModel")[1] / "model.stablehlo").platforms == ("cpu",)
 
 
 def test_a_file_that_cannot_be_verified_here_is_refused(tiny_checkpoints, tmp_path):
