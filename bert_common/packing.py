@@ -23,9 +23,9 @@ The rules, shared by the three twins:
   kept tokens (`bucket_for`): at most 8 compiled sizes per input shape. The extra slots hold padded
   positions, whose outputs are discarded (zeros).
 - **when it pays** (`worth_packing`): the dense layers' work shrinks by the padding fraction, the gather
-  and scatters add a little; at a padding fraction below `MIN_PADDING_FRACTION` (measured on bert-base,
-  see docs/padding-free.md) the padded path is as fast, so callers that choose per batch (pipelines) should
-  pack only above it.
+  and scatters add a little; at a padding fraction below `MIN_PADDING_FRACTION` (swept on bert-base and
+  all-MiniLM-L6-v2, see docs/padding-free.md) the padded path is as fast, so callers that choose per
+  batch (pipelines) pack only above it.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
-# Below this fraction of padded positions, padding-free is not expected to be faster than the padded
-# path. Derived, not swept: on bert-base (PyTorch, CPU, 16 x 256, 47% padding) the gather / scatter /
-# zero-fill cost about 9% of the padded time, and the dense layers are about 90% of it.
-MIN_PADDING_FRACTION = 0.1
+# Above this fraction of padded positions, padding-free is faster than the padded path. Measured by
+# scripts/sweep_padding_threshold.py (PyTorch, 2-core CPU; docs/padding-free.md, "The threshold"): at no
+# padding the gather / scatter cost 2-5%, at 2-3% padding the two paths tie, from 5% on padding-free wins
+# on bert-base 8 x 128 and all-MiniLM-L6-v2 32 x 64 (0.88-0.95 of the padded time) and ties on MiniLM 8 x 16.
+MIN_PADDING_FRACTION = 0.05
 # Under jit/XLA, M is one of the eighths of B * T (so at most 8 compiled sizes per input shape) ...
 JIT_BUCKET_STEPS = 8
 # ... rounded up to a multiple of this many tokens (keeps GEMM shapes friendly).

@@ -109,9 +109,9 @@ def test_padding_free_only_where_every_read_position_is_attended_and_padding_is_
     padded_feature = {"input_ids": [5, 5, 0, 0], "attention_mask": [1, 1, 0, 0]}
     batch = collate([padded_feature, {"input_ids": [5]}], pad_token_id=0)
     assert not use_padding_free([padded_feature, {"input_ids": [5]}], batch["attention_mask"])
-    # 1 padded position of 16 (6%) is below MIN_PADDING_FRACTION (10%)
-    close = collate([{"input_ids": [5] * 8}, {"input_ids": [5] * 7}], pad_token_id=0)
-    assert not use_padding_free([{"input_ids": [5] * 8}, {"input_ids": [5] * 7}], close["attention_mask"])
+    # 1 padded position of 32 (3%) is below MIN_PADDING_FRACTION (5%)
+    near = [{"input_ids": [5] * 16}, {"input_ids": [5] * 15}]
+    assert not use_padding_free(near, collate(near, pad_token_id=0)["attention_mask"])
 
 
 def test_run_batches_sends_only_the_picked_batches_to_the_padding_free_runner():
