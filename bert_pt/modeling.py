@@ -110,7 +110,7 @@ class BertModel(PaddingFreeSwitch, BertPreTrainedModel):
             default `self.padding_free` (False). Attended positions and pooler_output equal the padded
             path within 1e-5; every other position of last_hidden_state / hidden_states is zeros (the
             padded path computes them from the [PAD] embedding: the work padding-free saves). No effect
-            without attention_mask. Faster when over ~10% of the batch is padding
+            without attention_mask. Faster when over ~5% of the batch is padding
             (bert_common.packing.worth_packing).
 
         Returns BaseModelOutputWithPoolingAndCrossAttentions (or its `to_tuple()` with return_dict=False):
