@@ -8,6 +8,8 @@ bert_tf.training) and SavedModel export (bert_tf.export). It is thin on purpose:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,6 +36,21 @@ from bert_tf.training import KerasTrainingMixin
 from conversion.checkpoint import DEFAULT_MAX_SHARD_SIZE
 
 ModelT = TypeVar("ModelT", bound="TFBertPreTrainedModel")
+
+
+@functools.cache
+def _call_keywords(cls: type) -> frozenset[str] | _Anything:
+    """The keywords a model class's `__call__` takes: its `call`'s parameters and Keras' `training` and
+    `mask` (everything, when `call` takes **kwargs)."""
+    parameters = inspect.signature(cls.call).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return _Anything()
+    return frozenset(p.name for p in parameters) | {"training", "mask"}
+
+
+class _Anything:
+    def __contains__(self, name: object) -> bool:
+        return True
 
 
 class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
@@ -233,6 +250,9 @@ class TFBertPreTrainedModel(KerasTrainingMixin, keras.Model):
         return bool(self.bert.encoder.gradient_checkpointing)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        unknown = [name for name in kwargs if name not in _call_keywords(type(self))]
+        if unknown:  # Keras' own signature bind says only "got an unexpected keyword argument", no owner
+            raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument {unknown[0]!r}")
         # Keras takes only tensors (or plain dicts/lists of them) as positional arguments: a tokenizer's
         # BatchEncoding (a dict subclass) becomes a dict, nested Python lists of ids an array.
         if args:

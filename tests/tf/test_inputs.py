@@ -115,6 +115,19 @@ def test_out_of_range_ids_are_refused_before_an_xla_graph(inputs):
     assert model.predict(inputs, verbose=0)["logits"].shape == (3, 3)
 
 
+def test_an_unknown_keyword_names_the_model_first_as_python_does(model, inputs):
+    """Keras' own signature bind says "got an unexpected keyword argument 'atention_mask'" with no owner;
+    bert_tf says which call, in Python's words (bert_pt: "BertModel.forward() got ...")."""
+    with pytest.raises(TypeError) as raised:
+        model(inputs["input_ids"], atention_mask=inputs["attention_mask"])
+    assert first_line(raised.value) == (
+        "TFBertForSequenceClassification.call() got an unexpected keyword argument 'atention_mask'"
+    )
+    # what call() takes, and Keras' own training=, still pass
+    logits = model(inputs["input_ids"], attention_mask=inputs["attention_mask"], training=False).logits
+    assert logits.shape == (inputs["input_ids"].shape[0], 3)
+
+
 def test_float_input_ids_are_a_type_error(model, inputs):
     with pytest.raises(TypeError, match="input_ids must hold integer ids"):
         model(inputs["input_ids"].astype(np.float32))
