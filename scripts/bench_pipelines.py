@@ -129,10 +129,11 @@ def table(results, twins: list[str], count: int, repeats: int, before: bool, loa
     return "\n".join([START, "", caption, "", *rows, "", *notes, "", END]).replace("\n\n\n", "\n\n")
 
 
-def write_section(section: str, path: Path = DOC) -> None:
-    """Replace the section between the markers in `path` (appended when it has none)."""
+def write_section(section: str, path: Path = DOC, start: str = START, end: str = END) -> None:
+    """Replace the section between the markers `start` and `end` in `path` (appended when it has none);
+    `section` includes the markers. scripts/sweep_padding_threshold.py writes its table with it too."""
     text = path.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = (
         pattern.sub(lambda _: section, text)
         if pattern.search(text)

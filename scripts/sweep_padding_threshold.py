@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 from pathlib import Path
@@ -35,6 +34,9 @@ from bert_common.files import default_model_dir  # noqa: E402
 from bert_common.packing import MIN_PADDING_FRACTION, padding_fraction  # noqa: E402
 from bert_pt import BertModel  # noqa: E402
 from bert_zoo.bench_stats import alternate  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_pipelines import write_section  # noqa: E402  (the marked-section writer of the bench pages)
 
 DOC = ROOT / "docs" / "padding-free.md"
 START = "<!-- sweep_padding_threshold: start (written by scripts/sweep_padding_threshold.py; do not edit by hand) -->"
@@ -103,18 +105,6 @@ def table(rows: list, repeats: int, load: tuple[float, float]) -> str:
     return "\n".join([*lines, "", END])
 
 
-def write_section(section: str, path: Path = DOC) -> None:
-    """Replace the section between the markers in `path` (appended when it has none)."""
-    text = path.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    text = (
-        pattern.sub(lambda _: section, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + section + "\n"
-    )
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -125,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     section = table(rows, args.repeats, (before, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, DOC, START, END)
         print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
