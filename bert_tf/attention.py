@@ -121,11 +121,14 @@ class TFBertSelfAttention(ConfigLayer):
         if self.distance_embedding is not None:
             self.distance_embedding.build()
 
-    def _split_heads(self, x: tf.Tensor) -> tf.Tensor:
-        """[B, K, H] -> [B, N, K, D]."""
-        batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        x = tf.reshape(x, (batch, length, self.num_heads, self.head_size))
-        return tf.transpose(x, (0, 2, 1, 3))
+    def _split_heads(self, x: tf.Tensor, heads_shape: tf.Tensor) -> tf.Tensor:
+        """[B, K, N*D] -> [B, N, K, D]; heads_shape: the int32 tensor [B, K, N, D] (`_heads_shape`)."""
+        return tf.transpose(tf.reshape(x, heads_shape), (0, 2, 1, 3))
+
+    def _heads_shape(self, x: tf.Tensor) -> tf.Tensor:
+        """[B, K, N, D] as an int32 tensor, for x [B, K, N*D]: computed once per source of keys, as
+        the graph of a traced model builds every op it is asked for."""
+        return tf.concat([tf.shape(x)[:2], [self.num_heads, self.head_size]], 0)
 
     def call(
         self,
@@ -151,16 +154,20 @@ class TFBertSelfAttention(ConfigLayer):
         Returns (context [B, T, H], probabilities [B, N, T, K], (key, value) to cache).
         """
         unpack = (lambda x: x) if packing is None else (lambda x: masks.unpack(x, packing))
-        query = self._split_heads(unpack(self.query(hidden_states)))  # [B, N, T, D]
+        projected = unpack(self.query(hidden_states))  # [B, T, N*D]
+        heads_shape = self._heads_shape(projected)
+        query = self._split_heads(projected, heads_shape)  # [B, N, T, D]
         past_length: int | tf.Tensor = 0
         if self.is_cross_attention and past_key_value is not None:
             key, value = past_key_value
         elif self.is_cross_attention:
-            key = self._split_heads(self.key(encoder_hidden_states))  # [B, N, S, D]
-            value = self._split_heads(self.value(encoder_hidden_states))
+            source_key = self.key(encoder_hidden_states)  # [B, S, N*D]
+            source_shape = self._heads_shape(source_key)
+            key = self._split_heads(source_key, source_shape)  # [B, N, S, D]
+            value = self._split_heads(self.value(encoder_hidden_states), source_shape)
         else:
-            key = self._split_heads(unpack(self.key(hidden_states)))  # [B, N, T, D]
-            value = self._split_heads(unpack(self.value(hidden_states)))
+            key = self._split_heads(unpack(self.key(hidden_states)), heads_shape)  # [B, N, T, D]
+            value = self._split_heads(unpack(self.value(hidden_states)), heads_shape)
             if past_key_value is not None:
                 past_length = tf.shape(past_key_value[0])[2]
                 key = tf.concat([tf.cast(past_key_value[0], key.dtype), key], axis=2)  # [B, N, K, D]
@@ -179,7 +186,7 @@ class TFBertSelfAttention(ConfigLayer):
             probs = probs * tf.cast(head_mask, probs.dtype)
         context = tf.matmul(probs, value)  # [B, N, T, D]
         context = tf.transpose(context, (0, 2, 1, 3))  # [B, T, N, D]
-        context = tf.reshape(context, (tf.shape(context)[0], tf.shape(context)[1], self.all_head_size))
+        context = tf.reshape(context, tf.shape(projected))  # [B, T, N*D], the query projection's shape
         if packing is not None:
             context = masks.pack(context, packing)  # [1, M, N_l * D]
         return context, probs, (key, value)

@@ -27,20 +27,26 @@ class Dense(keras.layers.Dense):
     """keras.layers.Dense that multiplies an input of rank > 2 ([B, T, H]) as the one matrix [B*T, H].
 
     Keras' own Dense runs `tf.tensordot` there, which rebuilds the flattening from the input's shape at
-    every call, about 25 graph ops per layer; here it is two reshapes. The MatMul is the same, so the
-    numbers are bitwise equal; a traced BERT has about a sixth fewer ops (all-MiniLM-L6-v2: 1,543
-    instead of 1,867), which shortens the trace and the first call of `bert-zoo run --framework tf`
-    (about 0.2 s each on 2 cores).
+    every call, about 25 graph ops per layer. Here the input is flattened with one reshape and the output
+    takes the input's own shape back: `tf.shape(inputs)` as it is when `units` equals the input width
+    (query / key / value / attention output), else with `units - width` added to its last entry: two to
+    four ops. The MatMul is the same, so the numbers are bitwise equal; a traced all-MiniLM-L6-v2 has
+    fewer ops to build and to start (1,867 with Keras' Dense), which shortens the trace and the first
+    call of `bert-zoo run --framework tf` (tests/pipelines/test_keras_startup.py counts them).
     Everything else (variables, their names, LoRA, quantization, serialization) is Keras' Dense.
     """
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        rank = inputs.shape.rank
-        if rank is None or rank <= 2:
+        rank, width = inputs.shape.rank, inputs.shape[-1]
+        if rank is None or rank <= 2 or width is None:
             return super().call(inputs, training=training)
-        width = inputs.shape[-1] if inputs.shape[-1] is not None else tf.shape(inputs)[-1]
         out = super().call(tf.reshape(inputs, [-1, width]), training=training)  # [B*T, units]
-        return tf.reshape(out, tf.concat([tf.shape(inputs)[:-1], [self.units]], 0))
+        shape = tf.shape(inputs)  # [B, T, width] as a tensor
+        if self.units != width:
+            shape = shape + tf.constant([0] * (rank - 1) + [self.units - width], shape.dtype)
+        out = tf.reshape(out, shape)
+        out.set_shape(inputs.shape[:-1].concatenate([self.units]))  # the static shape TF cannot infer
+        return out
 
 
 def dense(

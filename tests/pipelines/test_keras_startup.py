@@ -158,25 +158,57 @@ def test_json_lines_write_numpy_values_through_default():
         json.dumps({1, 2}, default=run_module._jsonable)
 
 
-def test_dense_multiplies_a_batch_of_sequences_as_one_matrix():
+@pytest.mark.parametrize("units", [5, 8], ids=["units-5-of-8", "units-8-of-8"])
+def test_dense_multiplies_a_batch_of_sequences_as_one_matrix(units):
     """bert_tf's Dense: the numbers of keras.layers.Dense, without tf.tensordot's shape ops (before,
-    `dense()` returned keras.layers.Dense, whose graph computes the flattening with Prod / ConcatV2)."""
+    `dense()` returned keras.layers.Dense, whose graph computes the flattening with Prod / ConcatV2),
+    and the output's shape taken from the input's: 4 ops more than the 2-D call when the width is kept
+    (Const and Reshape in, Shape and Reshape out), 6 when it changes (a Const and an AddV2 more)."""
     import tensorflow as tf
 
     from bert_common.config import BertConfig
     from bert_tf.initialization import dense
 
     config = BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16)
-    ours = dense(config, 5, "dense", "float32")
+    ours = dense(config, units, "dense", "float32")
     ours.build((None, None, 8))
-    plain = keras.layers.Dense(5, name="plain")
+    plain = keras.layers.Dense(units, name="plain")
     plain.build((None, None, 8))
     plain.set_weights(ours.get_weights())
     x = np.random.default_rng(0).standard_normal((2, 3, 8)).astype(np.float32)
     np.testing.assert_array_equal(ours(x).numpy(), plain(x).numpy())  # bitwise: the same MatMul
     np.testing.assert_array_equal(ours(x[0]).numpy(), plain(x[0]).numpy())  # rank 2 as Keras does
-    graph = tf.function(ours).get_concrete_function(tf.TensorSpec([None, None, 8])).graph
+
+    def graph_of(spec: tf.TensorSpec) -> tf.Graph:
+        return tf.function(ours).get_concrete_function(spec).graph
+
+    graph = graph_of(tf.TensorSpec([None, None, 8]))
     types = [op.type for op in graph.get_operations()]
     assert "Prod" not in types and types.count("MatMul") == 1
-    assert graph.outputs[0].shape.as_list() == [None, None, 5]
+    assert graph.outputs[0].shape.as_list() == [None, None, units]  # static shape kept for Keras
+    flat = graph_of(tf.TensorSpec([None, 8])).get_operations()
+    added = len(graph.get_operations()) - len(flat)
+    assert added == (4 if units == 8 else 6), [op.type for op in graph.get_operations()]
     assert keras.layers.deserialize(keras.layers.serialize(ours)).__class__ is type(ours)
+
+
+def test_a_traced_encoder_layer_builds_few_graph_ops():
+    """The ops one more encoder layer adds to the pipeline's traced graph (CompiledForward, shapes left
+    unknown). Building them is most of the trace and the first call of `bert-zoo run --framework tf`:
+    227 per layer before the head split and Dense shared their shape tensors, 147 after (a budget of
+    160 leaves room for TensorFlow's own LayerNorm ops changing). A deterministic count, not a timing."""
+    from bert_common.config import BertConfig
+
+    def ops_of(layers: int) -> int:
+        config = BertConfig(
+            vocab_size=99,
+            hidden_size=16,
+            num_hidden_layers=layers,
+            num_attention_heads=2,
+            intermediate_size=24,
+        )
+        graph = CompiledForward(TFBertModel(config)).function.get_concrete_function().graph
+        return len(graph.get_operations())
+
+    per_layer = ops_of(2) - ops_of(1)
+    assert 100 <= per_layer <= 160, per_layer
