@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from bert_zoo.doc_sections import write_section
 from bert_zoo.twins import FRAMEWORK_NAMES, load_twin
 
 START, END = "<!-- bf16-agreement:start -->", "<!-- bf16-agreement:end -->"
@@ -145,18 +145,6 @@ def table(frameworks: Sequence[str], model_dir: str | None = None) -> list[str]:
     return lines
 
 
-def replace_block(page: str, lines: Sequence[str]) -> str:
-    """`page` with the text between START and END replaced by `lines`.
-
-    Raises:
-        ValueError: the page lacks the two markers.
-    """
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if not pattern.search(page):
-        raise ValueError(f"the page has no {START} ... {END} block to replace")
-    return pattern.sub(lambda _: "\n".join([START, *lines, END]), page, count=1)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table; with --write PAGE, also replace the marked block of PAGE. Returns 0."""
     parser = argparse.ArgumentParser(
@@ -173,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = table(frameworks, args.model)
     print("\n".join(lines))
     if args.write:
-        args.write.write_text(replace_block(args.write.read_text(encoding="utf-8"), lines), encoding="utf-8")
+        write_section(args.write, "\n".join([START, *lines, END]), START, END)
         print(f"wrote {args.write}", file=sys.stderr)
     return 0
 

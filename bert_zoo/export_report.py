@@ -25,6 +25,7 @@ from pathlib import Path
 from bert_common.config import BertConfig
 from bert_common.files import default_model_dir
 from bert_common.heads import HEADS
+from bert_zoo.doc_sections import write_section
 from bert_zoo.equivalence import TINY, random_canonical_weights
 from bert_zoo.export import export
 from bert_zoo.export_common import VERIFY_SHAPES, ExportResult
@@ -172,19 +173,6 @@ def _tree_size(directory: Path) -> float:
     return sum(p.stat().st_size for p in files if p.is_file()) / 2**20
 
 
-def replace_section(page: str, section: str) -> str:
-    """`page` with the text between (and including) the markers replaced by `section`.
-
-    Raises:
-        ValueError: the page lacks a marker.
-    """
-    if START not in page or END not in page:
-        raise ValueError(f"the page has no {START} ... {END} section")
-    before, rest = page.split(START, 1)
-    after = rest.split(END, 1)[1]
-    return before + section + after
-
-
 def main(argv: list[str] | None = None) -> int:
     """Measure and rewrite docs/export.md's section (or print it with --print); returns 0."""
     parser = argparse.ArgumentParser(
@@ -198,9 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print:
         print(section)
     else:
-        args.page.write_text(
-            replace_section(args.page.read_text(encoding="utf-8"), section), encoding="utf-8"
-        )
+        write_section(args.page, section, START, END)
         print(f"wrote the measured section of {args.page}")
     return 0
 

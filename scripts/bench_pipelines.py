@@ -18,12 +18,13 @@ import argparse
 import os
 import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bert_zoo.doc_sections import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "pipelines.md"
@@ -129,19 +130,6 @@ def table(results, twins: list[str], count: int, repeats: int, before: bool, loa
     return "\n".join([START, "", caption, "", *rows, "", *notes, "", END]).replace("\n\n\n", "\n\n")
 
 
-def write_section(section: str, path: Path = DOC, start: str = START, end: str = END) -> None:
-    """Replace the section between the markers `start` and `end` in `path` (appended when it has none);
-    `section` includes the markers. scripts/sweep_padding_threshold.py writes its table with it too."""
-    text = path.read_text()
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    text = (
-        pattern.sub(lambda _: section, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + section + "\n"
-    )
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=2000)
@@ -163,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(DOC, section, START, END, append=True)
         print(f"written to {DOC.relative_to(ROOT)}")
     return 0
 

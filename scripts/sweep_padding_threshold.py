@@ -34,9 +34,7 @@ from bert_common.files import default_model_dir  # noqa: E402
 from bert_common.packing import MIN_PADDING_FRACTION, padding_fraction  # noqa: E402
 from bert_pt import BertModel  # noqa: E402
 from bert_zoo.bench_stats import alternate  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from bench_pipelines import write_section  # noqa: E402  (the marked-section writer of the bench pages)
+from bert_zoo.doc_sections import write_section  # noqa: E402
 
 DOC = ROOT / "docs" / "padding-free.md"
 START = "<!-- sweep_padding_threshold: start (written by scripts/sweep_padding_threshold.py; do not edit by hand) -->"
@@ -115,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     section = table(rows, args.repeats, (before, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
-        write_section(section, DOC, START, END)
+        write_section(DOC, section, START, END, append=True)
         print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

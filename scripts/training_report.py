@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from bert_zoo.doc_sections import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- training-report:start -->", "<!-- training-report:end -->"
 DATA = ROOT / "tests" / "fixtures" / "reviews"
@@ -245,19 +247,6 @@ def section(
     return "\n".join(lines)
 
 
-def replace_section(page: Path, text: str) -> None:
-    """Put `text` between (and in place of) the page's START and END markers.
-
-    Raises:
-        ValueError: the page lacks a marker or has them in the wrong order.
-    """
-    content = page.read_text()
-    begin, end = content.find(START), content.find(END)
-    if begin < 0 or end < begin:
-        raise ValueError(f"{page} has no '{START}' ... '{END}' section to replace")
-    page.write_text(content[:begin] + text + content[end + len(END) :])
-
-
 def report(args: argparse.Namespace, run: Callable[[list[str]], None] = run_cli) -> dict[str, Any]:
     """Train every twin of `args.frameworks` through `run(argv)`, then write the section and plots.
     Returns {twin: {"curve", "summary"}}."""
@@ -296,7 +285,7 @@ def report(args: argparse.Namespace, run: Callable[[list[str]], None] = run_cli)
     }
     page = Path(args.page)
     paths = plot(results, Path(args.plots_dir))
-    replace_section(page, section(results, context, paths, page))
+    write_section(page, section(results, context, paths, page), START, END)
     print(f"wrote {page} and {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
     return results
 

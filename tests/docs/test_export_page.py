@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bert_zoo.export_report import CASES, END, START, replace_section
+from bert_zoo.export_report import CASES, END, START
 from tests.docs.blocks import ROOT
 
 PAGE = ROOT / "docs" / "export.md"
@@ -56,10 +56,3 @@ def test_every_head_is_measured_in_every_format_within_1e_5():
     assert set(table) == {c.replace("+cross", " (cross-attention)") for c in CASES}
     for cells in table.values():
         assert len(cells) == 4 and all(as_float(c) <= 1e-5 for c in cells[1:])
-
-
-def test_replace_section_keeps_the_rest_of_the_page():
-    page = f"intro\n{START}\nold\n{END}\noutro\n"
-    assert replace_section(page, f"{START}\nnew\n{END}") == f"intro\n{START}\nnew\n{END}\noutro\n"
-    with pytest.raises(ValueError, match="has no"):
-        replace_section("no markers", "x")

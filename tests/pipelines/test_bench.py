@@ -252,14 +252,9 @@ def test_bf16_agreement_on_hand_made_embeddings():
         bench_bf16.agreement(fp32[:1], bf16[:1])
 
 
-def test_bf16_mean_pooling_and_the_page_block():
+def test_bf16_mean_pooling():
     hidden = np.array([[[3.0, 4.0], [100.0, 100.0]]])  # the second position is padding
     np.testing.assert_allclose(bench_bf16.mean_pool(hidden, np.array([[1, 0]])), [[0.6, 0.8]])
-    page = "intro\n" + bench_bf16.START + "\nold\n" + bench_bf16.END + "\nafter\n"
-    new = bench_bf16.replace_block(page, ["| a |", "| b |"])
-    assert new == "intro\n" + bench_bf16.START + "\n| a |\n| b |\n" + bench_bf16.END + "\nafter\n"
-    with pytest.raises(ValueError, match="no <!-- bf16-agreement:start -->"):
-        bench_bf16.replace_block("no block", [])
 
 
 def test_bf16_agreement_of_the_pytorch_twin_on_the_real_checkpoint():
