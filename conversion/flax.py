@@ -257,11 +257,13 @@ def to_params(model: FlaxModel, weights: Mapping[str, np.ndarray]) -> dict[str, 
     """The Flax parameter tree of the fitted canonical `weights`: cast to `model.param_dtype`, placed and
     transposed by the name table, scanned when the model scans its layers. Weights absent from `weights`
     stay absent."""
+    import jax
     import jax.numpy as jnp
 
-    params = canonical_to_flax(
-        {name: jnp.asarray(value, dtype=model.param_dtype) for name, value in weights.items()}
-    )
+    # transposed before they become jax arrays: numpy's .T is a view, a jax array's compiles and runs a
+    # transpose per kernel shape (0.25 s of loading all-MiniLM-L6-v2, cProfile)
+    params = canonical_to_flax(dict(weights))
+    params = jax.tree_util.tree_map(lambda value: jnp.asarray(value, dtype=model.param_dtype), params)
     return scan_layers(params) if model.scan_layers else params
 
 
