@@ -29,10 +29,11 @@ class Dense(keras.layers.Dense):
     Keras' own Dense runs `tf.tensordot` there, which rebuilds the flattening from the input's shape at
     every call, about 25 graph ops per layer. Here the input is flattened with one reshape and the output
     takes the input's own shape back: `tf.shape(inputs)` as it is when `units` equals the input width
-    (query / key / value / attention output), else with `units - width` added to its last entry: two to
-    four ops. The MatMul is the same, so the numbers are bitwise equal; a traced all-MiniLM-L6-v2 has
-    fewer ops to build and to start (1,867 with Keras' Dense), which shortens the trace and the first
-    call of `bert-zoo run --framework tf` (tests/pipelines/test_keras_startup.py counts them).
+    (query / key / value / attention output), else with `units - width` added to its last entry: four
+    to six ops around the MatMul. The MatMul is the same, so the numbers are bitwise equal. A traced
+    all-MiniLM-L6-v2 has 1,063 graph ops with this Dense and bert_tf.attention's shared head shapes
+    (1,867 with Keras' Dense), which shortens the trace and the first call of `bert-zoo run --framework
+    tf` (tests/pipelines/test_keras_startup.py counts them).
     Everything else (variables, their names, LoRA, quantization, serialization) is Keras' Dense.
     """
 

@@ -10,6 +10,7 @@ scripts/sweep_padding_threshold.py and scripts/training_report.py.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -42,8 +43,8 @@ def write_section(
 ) -> None:
     """Replace the marked section of the UTF-8 file `path` (see `replace_section`).
 
-    The page is written to a temporary file beside it and moved over it, so an interrupted write
-    leaves the old page whole, never half of the new one.
+    The page is written to a temporary file beside it (with the page's permissions) and moved over it,
+    so an interrupted write leaves the old page whole, never half of the new one.
 
     Raises:
         ValueError: as replace_section (the file is left unchanged). OSError: the file cannot be read
@@ -55,6 +56,7 @@ def write_section(
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))  # mkstemp made it 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

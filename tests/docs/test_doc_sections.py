@@ -39,7 +39,9 @@ def test_the_new_section_must_carry_the_markers():
 def test_write_section_replaces_the_file_whole_and_leaves_it_on_error(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(f"é intro\n{START}\nold\n{END}\n", encoding="utf-8")
+    page.chmod(0o644)
     write_section(page, f"{START}\nnew\n{END}", START, END)
+    assert page.stat().st_mode & 0o777 == 0o644  # the page's permissions, not the temporary file's
     assert page.read_text(encoding="utf-8") == f"é intro\n{START}\nnew\n{END}\n"
     with pytest.raises(ValueError):
         write_section(page, "unmarked", START, END)

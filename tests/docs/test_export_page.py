@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from bert_zoo.export_report import CASES, END, START
 from tests.docs.blocks import ROOT
 
