@@ -176,9 +176,8 @@ class FlaxBertSelfAttention(BertModuleBase):
             key, value, offset = self._concatenate_to_cache(key, value)
         key_length = key.shape[1]
 
-        scale = jnp.asarray(math.sqrt(self.head_size), query.dtype)
+        scores = jnp.einsum("btnd,bknd->bntk", query, key, precision=self.precision)  # [B, N, T, K]
         if self.position_embedding_type in RELATIVE:
-            scores = jnp.einsum("btnd,bknd->bntk", query, key, precision=self.precision)  # [B, N, T, K]
             query_pos = offset + jnp.arange(query_length)  # [T]
             key_pos = jnp.arange(key_length)  # [K]
             distance = query_pos[:, None] - key_pos[None, :]  # [T, K]
@@ -187,14 +186,7 @@ class FlaxBertSelfAttention(BertModuleBase):
             scores = scores + jnp.einsum("btnd,tkd->bntk", query, table, precision=self.precision)
             if self.position_embedding_type == "relative_key_query":
                 scores = scores + jnp.einsum("bknd,tkd->bntk", key, table, precision=self.precision)
-            scores = scores / scale
-        else:
-            # q / sqrt(D) before the product, as Transformers' Flax BERT (flax's dot_product_attention)
-            # does, instead of the product's [B, N, T, K] divided after it: half the divisions, and
-            # bert-base 8 x 128 runs about 2% faster under jit (10 alternating runs, 1.04 -> 1.02 s).
-            # Bitwise the same scores when sqrt(D) is a power of two (D = 64, 16); otherwise they move by
-            # rounding only (the twins still agree within 1e-5: tests/equivalence).
-            scores = jnp.einsum("btnd,bknd->bntk", query / scale, key, precision=self.precision)
+        scores = scores / jnp.asarray(math.sqrt(self.head_size), scores.dtype)
 
         if key_value_states is None:
             bias = masks.self_attention_mask(
